@@ -1,0 +1,23 @@
+// One jest run over every workspace: one summary; scripts/test.mjs sets the infrastructure up once.
+const transform = {
+  "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2023", parser: { syntax: "typescript" } }, module: { type: "es6" } }],
+};
+const project = (displayName, dir) => ({
+  displayName,
+  rootDir: `<rootDir>/${dir}`,
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  transform,
+  testMatch: ["<rootDir>/**/*.test.ts"],
+  testPathIgnorePatterns: ["/node_modules/", "/generated/"],
+});
+
+export default {
+  testTimeout: 60_000,
+  projects: [
+    ...["config", "logging", "http-kit", "events", "kafka", "outbox", "testing"].map((p) => project(`kit/${p}`, `packages/${p}`)),
+    ...["wallet", "catalog", "coupon", "order", "payment"].map((s) => project(s, `services/${s}`)),
+    project("gateway", "gateway"),
+    project("e2e", "e2e"),
+  ],
+};

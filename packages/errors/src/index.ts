@@ -1,0 +1,38 @@
+/**
+ * Expected outcomes that a caller can act on carry a stable machine-readable `code`.
+ * Domain code throws these; the HTTP error middleware maps codes to statuses, and the Kafka
+ * consumer treats them as final (no retry).
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string, details: Record<string, unknown> = {}) {
+    super("NOT_FOUND", `${what} was not found`, details);
+  }
+}
+
+export interface FieldIssue {
+  field: string;
+  message: string;
+}
+
+export class ValidationError extends DomainError {
+  constructor(readonly issues: FieldIssue[]) {
+    super("VALIDATION_FAILED", issues.map((i) => `${i.field}: ${i.message}`).join("; ") || "the request is invalid", { issues });
+  }
+}
+
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different request body");
+  }
+}

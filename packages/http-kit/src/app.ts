@@ -1,0 +1,107 @@
+import express, { type Express, type RequestHandler } from "express";
+import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { runWithTrace, traceFromTraceparent, toTraceparent, type Logger } from "@shop/logging";
+import { errorHandler, notFoundHandler } from "./errors.ts";
+import { problem, sendProblem } from "./problem.ts";
+import { openApiDocument, routerFor, type OpenApiInfo, type RouteSpec } from "./routes.ts";
+
+export type ReadinessCheck = () => Promise<unknown>;
+
+export interface ServiceAppOptions {
+  service: string;
+  logger: Logger;
+  routes: RouteSpec[];
+  openApi: OpenApiInfo;
+  /** Dependencies that must answer for `/readyz` to be 200. */
+  readiness?: Record<string, ReadinessCheck>;
+  /** HTTP status per business error code, on top of the shared ones. */
+  errorStatuses?: Record<string, number>;
+  /** Extra handlers mounted before the routes (e.g. internal endpoints that are not in the public document). */
+  extraRouters?: RequestHandler[];
+  metrics?: Registry;
+}
+
+/** Request id + W3C trace context: continues the caller's trace and echoes both back. */
+function traceMiddleware(): RequestHandler {
+  return (req, res, next) => {
+    const trace = traceFromTraceparent(req.header("traceparent"));
+    const requestId = req.header("x-request-id") ?? trace.traceId;
+    res.locals.traceId = trace.traceId;
+    res.setHeader("x-request-id", requestId);
+    res.setHeader("traceparent", toTraceparent(trace));
+    runWithTrace(trace, next);
+  };
+}
+
+function metricsMiddleware(registry: Registry, service: string): RequestHandler {
+  const duration = new Histogram({
+    name: "http_request_duration_seconds",
+    help: "HTTP request duration by route and status",
+    labelNames: ["service", "method", "route", "status"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.once("finish", () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      duration.observe({ service, method: req.method, route: (res.locals.route as string | undefined) ?? "unmatched", status: res.statusCode }, seconds);
+    });
+    next();
+  };
+}
+
+export async function checkReadiness(checks: Record<string, ReadinessCheck>, timeoutMs = 2000): Promise<Record<string, string>> {
+  const failures: Record<string, string> = {};
+  await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await Promise.race([check(), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref())]);
+      } catch (error) {
+        failures[name] = (error as Error).message;
+      }
+    }),
+  );
+  return failures;
+}
+
+/** An Express app with the shared edges: tracing, metrics, health, JSON, OpenAPI, problem+json. It does not listen. */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "simple");
+  const registry = options.metrics ?? new Registry();
+  collectDefaultMetrics({ register: registry });
+  const errorsTotal = new Counter({ name: "http_errors_total", help: "5xx answers", labelNames: ["service"], registers: [registry] });
+
+  app.use(traceMiddleware());
+  app.use(metricsMiddleware(registry, options.service));
+  app.use(express.json({ limit: "64kb", type: ["application/json", "application/*+json"] }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", service: options.service });
+  });
+  app.get("/readyz", async (_req, res) => {
+    const failures = await checkReadiness(options.readiness ?? {});
+    if (Object.keys(failures).length === 0) return void res.json({ status: "ready", service: options.service });
+    sendProblem(res, problem(503, "NOT_READY", `dependencies not reachable: ${Object.keys(failures).join(", ")}`, { failures }));
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  const document = openApiDocument(options.openApi, options.routes);
+  app.get("/openapi.json", (_req, res) => {
+    res.json(document);
+  });
+
+  for (const router of options.extraRouters ?? []) app.use(router);
+  app.use(routerFor(options.routes));
+  app.use(notFoundHandler());
+  app.use((error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    res.once("finish", () => res.statusCode >= 500 && errorsTotal.inc({ service: options.service }));
+    next(error);
+  });
+  app.use(errorHandler(options.logger, options.errorStatuses ?? {}));
+  return app;
+}

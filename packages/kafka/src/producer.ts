@@ -1,0 +1,59 @@
+import type { Kafka, Producer } from "kafkajs";
+import type { EventName } from "@shop/events";
+import { toTraceparent } from "@shop/logging";
+import type { EventCodec } from "./codec.ts";
+
+export interface OutgoingEvent {
+  eventType: EventName;
+  topic: string;
+  /** The order id for saga events: keeps one order's events in order on one partition. */
+  key: string;
+  payload: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RawRecord {
+  topic: string;
+  key: string | Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string | Buffer>;
+}
+
+/** Idempotent producer, acks=all; the caller learns of failure and keeps the events (the outbox does). */
+export class EventPublisher {
+  private readonly producer: Producer;
+
+  constructor(
+    kafka: Kafka,
+    private readonly codec: EventCodec,
+  ) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
+  }
+
+  async publish(events: OutgoingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
+    for (const event of events) {
+      const value = await this.codec.encode(event.eventType, event.payload);
+      const headers = { "event-type": event.eventType, traceparent: toTraceparent(), ...event.headers };
+      const list = byTopic.get(event.topic) ?? [];
+      list.push({ key: event.key, value, headers });
+      byTopic.set(event.topic, list);
+    }
+    await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  }
+
+  /** Sends records as they are (no encoding): dead letters and replays keep the original bytes. */
+  async publishRaw(records: RawRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.producer.sendBatch({ acks: -1, topicMessages: records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] })) });
+  }
+}

@@ -1,0 +1,47 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomBytes } from "node:crypto";
+import { pino, type Logger, type LevelWithSilent } from "pino";
+
+export type { Logger };
+
+/** W3C trace context of the work in progress: an HTTP request or a consumed event. */
+export interface TraceContext {
+  traceId: string;
+  spanId: string;
+}
+
+const traceStorage = new AsyncLocalStorage<TraceContext>();
+
+export function currentTrace(): TraceContext | undefined {
+  return traceStorage.getStore();
+}
+
+export function runWithTrace<T>(trace: TraceContext, fn: () => T): T {
+  return traceStorage.run(trace, fn);
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** Continues the caller's trace with a new span, or starts a new trace when the header is absent or malformed. */
+export function traceFromTraceparent(header: string | undefined): TraceContext {
+  const match = header ? TRACEPARENT.exec(header.trim()) : null;
+  return { traceId: match?.[1] ?? randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
+}
+
+export function toTraceparent(trace: TraceContext | undefined = currentTrace()): string {
+  const t = trace ?? { traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
+  return `00-${t.traceId}-${t.spanId}-01`;
+}
+
+export function createLogger(service: string, level: LevelWithSilent = "info"): Logger {
+  return pino({
+    level,
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    mixin: () => {
+      const trace = traceStorage.getStore();
+      return trace ? { traceId: trace.traceId, spanId: trace.spanId } : {};
+    },
+  });
+}

@@ -1,0 +1,3 @@
+export { appendToOutbox, claimInboxEvent, type OutboxMessage } from "./outbox.ts";
+export { OutboxRelay, type OutboxRelayOptions, type RelayRecord } from "./relay.ts";
+export { outboxTablesDdl, notifyChannel, type SqlExecutor } from "./sql.ts";

@@ -1,0 +1,36 @@
+import type { EventName } from "@shop/events";
+import { toTraceparent } from "@shop/logging";
+import { notifyChannel, type SqlExecutor } from "./sql.ts";
+
+export interface OutboxMessage {
+  eventType: EventName;
+  topic: string;
+  key: string;
+  payload: { eventId: string } & Record<string, unknown>;
+}
+
+/**
+ * Appends events in the caller's transaction: they become visible to the relay exactly when the
+ * state change commits, and the NOTIFY (also transactional) wakes the relay at that moment.
+ */
+export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: OutboxMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  const traceparent = toTraceparent();
+  const values: unknown[] = [];
+  const rows = messages.map((m, i) => {
+    values.push(m.payload.eventId, m.topic, m.key, JSON.stringify(m.payload), JSON.stringify({ "event-type": m.eventType, traceparent }));
+    const p = i * 5;
+    return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, $${p + 5}::jsonb)`;
+  });
+  await tx.$executeRawUnsafe(`INSERT INTO outbox_events (event_id, topic, key, payload, headers) VALUES ${rows.join(", ")}`, ...values);
+  await tx.$executeRawUnsafe(`SELECT pg_notify('${notifyChannel(schema)}', '')`);
+}
+
+/**
+ * Records that `consumer` handled `eventId`, in the transaction of the effect. Returns false when
+ * it was handled before: the caller then skips the effect, and the event counts once.
+ */
+export async function claimInboxEvent(tx: SqlExecutor, eventId: string, consumer: string): Promise<boolean> {
+  const inserted = await tx.$executeRawUnsafe(`INSERT INTO inbox_events (event_id, consumer) VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING`, eventId, consumer);
+  return inserted === 1;
+}

@@ -1,0 +1,128 @@
+import pg from "pg";
+import type { EventName } from "@shop/events";
+import type { Logger } from "@shop/logging";
+import { notifyChannel } from "./sql.ts";
+
+export interface RelayRecord {
+  id: string;
+  eventType: EventName;
+  topic: string;
+  key: string;
+  payload: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+
+export interface OutboxRelayOptions {
+  connection: { host: string; port: number; user: string; password: string; database: string };
+  schema: string;
+  /** Publishes a batch in order; resolves only when the broker has acknowledged every record. */
+  publish: (records: RelayRecord[]) => Promise<void>;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback poll when no NOTIFY arrives (e.g. after a lost connection). */
+  pollIntervalMs?: number;
+}
+
+/**
+ * Moves committed outbox rows to Kafka. One relay per service schema is active (a session
+ * advisory lock elects it; others stand by). Rows are read in id order, published, then deleted:
+ * a crash between publish and delete publishes the batch again (at least once, consumers dedupe),
+ * a crash before publish loses nothing.
+ */
+export class OutboxRelay {
+  private listener?: pg.Client;
+  private running = false;
+  private isLeader = false;
+  private draining?: Promise<void>;
+  private drainAgain = false;
+  private timer?: NodeJS.Timeout;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly table: string;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 500;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.table = `"${options.schema.replaceAll('"', "")}".outbox_events`;
+  }
+
+  get leader(): boolean {
+    return this.isLeader;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.connect();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    await this.draining?.catch(() => {});
+    await this.listener?.end().catch(() => {});
+    this.listener = undefined;
+    this.isLeader = false;
+  }
+
+  /** Publishes everything committed so far (also what the NOTIFY path would do). */
+  async drain(): Promise<void> {
+    if (this.draining) {
+      this.drainAgain = true;
+      return this.draining;
+    }
+    this.draining = this.drainLoop().finally(() => {
+      this.draining = undefined;
+    });
+    return this.draining;
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ ...this.options.connection, application_name: `outbox-relay:${this.options.schema}` });
+    client.on("error", (error) => {
+      this.options.logger.warn({ err: error }, "outbox relay connection lost; reconnecting");
+      this.isLeader = false;
+      this.listener = undefined;
+    });
+    await client.connect();
+    client.on("notification", () => void this.drain().catch((error) => this.options.logger.error({ err: error }, "outbox drain failed")));
+    await client.query(`LISTEN ${notifyChannel(this.options.schema)}`);
+    this.listener = client;
+  }
+
+  private async tryLead(): Promise<boolean> {
+    if (this.isLeader) return true;
+    if (!this.listener) await this.connect();
+    const { rows } = await this.listener!.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [`outbox-relay:${this.options.schema}`]);
+    this.isLeader = rows[0]?.ok === true;
+    if (this.isLeader) this.options.logger.info({ schema: this.options.schema }, "outbox relay is the active publisher");
+    return this.isLeader;
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    this.timer = setTimeout(async () => {
+      try {
+        await this.drain();
+      } catch (error) {
+        this.options.logger.error({ err: error }, "outbox drain failed; retrying");
+      }
+      this.schedule();
+    }, this.pollIntervalMs);
+  }
+
+  private async drainLoop(): Promise<void> {
+    if (!this.running || !(await this.tryLead())) return;
+    do {
+      this.drainAgain = false;
+      const { rows } = await this.listener!.query<{ id: string; topic: string; key: string; payload: Record<string, unknown>; headers: Record<string, string> }>(
+        `SELECT id::text, topic, key, payload, headers FROM ${this.table} ORDER BY id LIMIT $1`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return;
+      await this.options.publish(rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName })));
+      await this.listener!.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      if (rows.length === this.batchSize) this.drainAgain = true;
+    } while (this.drainAgain && this.running);
+  }
+}

@@ -1,0 +1,5 @@
+export { createTestSchema, TEST_DATABASE, type TestSchema } from "./database.ts";
+export { EventProbe, uniqueTopicPrefix, testInfra, type ReceivedEvent } from "./kafka.ts";
+export { eventually } from "./eventually.ts";
+export { signToken, testJwt, type TokenOverrides } from "./tokens.ts";
+export { silentLogger } from "./logger.ts";
