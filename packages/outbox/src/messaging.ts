@@ -1,0 +1,74 @@
+import type { DatabaseLocation } from "@shop/config";
+import { topicOf, type EventName } from "@shop/events";
+import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type EventHandlers } from "@shop/kafka";
+import type { Logger } from "@shop/logging";
+import { OutboxRelay } from "./relay.ts";
+
+export interface MessagingOptions {
+  service: string;
+  brokers: string[];
+  registryUrl: string;
+  topicPrefix: string;
+  database: DatabaseLocation;
+  /** Events this service writes to its outbox. */
+  publishes: EventName[];
+  handlers: EventHandlers;
+  logger: Logger;
+  consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; partitionsConsumedConcurrently?: number };
+}
+
+export interface Messaging {
+  publisher: EventPublisher;
+  relay: OutboxRelay;
+  consumer?: EventConsumer;
+  codec: EventCodec;
+  ready(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A service's whole Kafka side: topics, schemas, the outbox relay publishing what the service's
+ * transactions committed, and the consumer feeding its handlers (with dead letters).
+ */
+export async function startMessaging(options: MessagingOptions): Promise<Messaging> {
+  const { service, topicPrefix, logger } = options;
+  const kafka = createKafka(service, options.brokers, logger);
+  const codec = EventCodec.forUrl(options.registryUrl, topicPrefix);
+  const consumed = Object.keys(options.handlers) as EventName[];
+  await ensureTopics(kafka, [...new Set([...options.publishes, ...consumed])].map((e) => topicOf(e, topicPrefix)).concat(deadLetterTopic(service, topicPrefix)));
+  await Promise.all(options.publishes.map((e) => codec.schemaId(e)));
+
+  const publisher = new EventPublisher(kafka, codec);
+  await publisher.connect();
+  const { schema, ...connection } = options.database;
+  const relay = new OutboxRelay({
+    connection,
+    schema,
+    logger,
+    publish: (records) => publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
+  });
+  await relay.start();
+
+  let consumer: EventConsumer | undefined;
+  if (consumed.length) {
+    consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, ...options.consumerOptions });
+    await consumer.start();
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  return {
+    publisher,
+    relay,
+    consumer,
+    codec,
+    ready: async () => {
+      await admin.describeCluster();
+    },
+    stop: async () => {
+      await consumer?.stop();
+      await relay.stop();
+      await publisher.disconnect();
+      await admin.disconnect();
+    },
+  };
+}
