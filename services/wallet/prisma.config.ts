@@ -11,6 +11,6 @@ export default defineConfig({
     return new PrismaPg({
       host: url.hostname, port: Number(url.port || 5432), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database: url.pathname.slice(1),
       options: `-c search_path="${schema}"`,
-    });
+    }, { schema });
   },
 });

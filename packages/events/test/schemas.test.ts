@@ -22,7 +22,7 @@ const samples: { [E in keyof EventPayloads]: EventPayloads[E] } = {
 };
 
 test.each(eventNames)("%s: the TypeScript shape is valid for its Avro schema and round-trips", (event) => {
-  const type = avro.Type.forSchema(avroSchemas[event] as avro.Schema);
+  const type = avro.Type.forSchema(avroSchemas[event] as unknown as avro.Schema);
   const errors: string[] = [];
   const valid = type.isValid(samples[event], { errorHook: (path) => errors.push(path.join(".")) });
   expect(errors).toEqual([]);

@@ -48,7 +48,7 @@ export function defineRoute<
   B extends AnySchema | undefined = undefined,
   H extends AnySchema | undefined = undefined,
 >(spec: RouteSpec<P, Q, B, H>): RouteSpec {
-  return spec as unknown as RouteSpec;
+  return spec;
 }
 
 function issuesOf(error: z.ZodError, location: string): FieldIssue[] {

@@ -10,7 +10,7 @@ export class EventCodec {
   ) {}
 
   static forUrl(url: string, topicPrefix: string): EventCodec {
-    return new EventCodec(new SchemaRegistry({ host: url }, { forSchemaOptions: { noAnonymousTypes: true } } as never), topicPrefix);
+    return new EventCodec(new SchemaRegistry({ host: url }, { forSchemaOptions: { noAnonymousTypes: true } }), topicPrefix);
   }
 
   schemaId(event: EventName): Promise<number> {

@@ -6,7 +6,8 @@ export interface OutboxMessage {
   eventType: EventName;
   topic: string;
   key: string;
-  payload: { eventId: string } & Record<string, unknown>;
+  /** Any event payload; its eventId becomes the outbox row's unique id. */
+  payload: { readonly eventId: string };
 }
 
 /**

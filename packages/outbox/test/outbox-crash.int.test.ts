@@ -56,7 +56,7 @@ async function placeOrder(orderId: string): Promise<OrderPlaced> {
   const event = placed(orderId);
   await inTransaction(async (tx, client) => {
     await client.query("INSERT INTO orders_placed (order_id) VALUES ($1)", [orderId]);
-    await appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key: orderId, payload: event as unknown as { eventId: string } }]);
+    await appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key: orderId, payload: event }]);
   });
   return event;
 }
@@ -152,7 +152,7 @@ test("a rolled-back transaction publishes nothing; events of one key keep their 
   const rolledBack = randomUUID();
   await expect(
     inTransaction(async (tx) => {
-      await appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key: rolledBack, payload: placed(rolledBack) as unknown as { eventId: string } }]);
+      await appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key: rolledBack, payload: placed(rolledBack) }]);
       throw new Error("business rule failed after the append");
     }),
   ).rejects.toThrow("business rule failed");
@@ -162,7 +162,7 @@ test("a rolled-back transaction publishes nothing; events of one key keep their 
     const key = randomUUID();
     const sequence = Array.from({ length: 30 }, () => placed(key));
     for (const event of sequence) {
-      await inTransaction((tx) => appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key, payload: event as unknown as { eventId: string } }]));
+      await inTransaction((tx) => appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key, payload: event }]));
     }
     await probe.waitFor("OrderPlaced", (e) => e.orderId === key, 30);
     expect(probe.of("OrderPlaced", (e) => e.orderId === key).map((e) => e.eventId)).toEqual(sequence.map((e) => e.eventId));

@@ -43,7 +43,7 @@ export class EventProbe {
       eachMessage: async ({ topic, message }) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(message.headers ?? {})) if (v !== undefined) headers[k] = String(v);
-        probe.received.push({ event: byTopic.get(topic)!, payload: await codec.decode(message.value!), key: message.key?.toString() ?? null, headers } as ReceivedEvent);
+        probe.received.push({ event: byTopic.get(topic)!, payload: await codec.decode(message.value!), key: message.key?.toString() ?? null, headers });
       },
     });
     await joined;

@@ -55,7 +55,8 @@ test("500 concurrent charges of 1 KRW raise the balance by exactly 500", async (
   const responses = await Promise.all(Array.from({ length: 500 }, () => charge(userId, 1)));
   expect(responses.filter((r) => r.status === 201)).toHaveLength(500);
   expect(await balanceOf(userId)).toBe(510);
-  const [{ sum }] = await db.query<{ sum: string }>("SELECT sum(amount)::text AS sum FROM ledger_entries WHERE user_id = $1", [userId]);
+  const [row] = await db.query<{ sum: string }>("SELECT sum(amount)::text AS sum FROM ledger_entries WHERE user_id = $1", [userId]);
+  const sum = row?.sum;
   expect(Number(sum)).toBe(510);
   // Every intermediate balance appears exactly once: the charges were serialized, none was lost.
   const afters = await db.query<{ balance_after: string }>("SELECT balance_after::text FROM ledger_entries WHERE user_id = $1 ORDER BY id", [userId]);

@@ -95,7 +95,7 @@ class PrismaWalletTransaction implements WalletTransaction {
     return appendToOutbox(
       this.tx,
       this.schema,
-      events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, this.topicPrefix), key: e.key, payload: e.payload as unknown as { eventId: string } })),
+      events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, this.topicPrefix), key: e.key, payload: e.payload })),
     );
   }
 }

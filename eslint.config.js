@@ -1,0 +1,36 @@
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["**/node_modules/**", "**/generated/**", ".infra/**", "**/dist/**", "coverage/**"] },
+  js.configs.recommended,
+  {
+    files: ["**/*.ts"],
+    extends: [...tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": ["error", { checksVoidReturn: { arguments: false, attributes: false } }],
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/only-throw-error": "error",
+      "no-restricted-properties": ["error", { object: "process", property: "env", message: "read configuration through the service's zod config schema" }],
+    },
+  },
+  {
+    files: ["**/test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts", "bench/**/*.ts", "**/bench/**/*.ts", "packages/testing/**/*.ts", "**/prisma.config.ts", "**/src/config.ts", "packages/config/src/*.ts", "**/cli/**/*.ts", "**/fixtures/**/*.ts", "**/seed.ts"],
+    rules: {
+      "no-restricted-properties": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+    },
+  },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly", URL: "readonly", AbortSignal: "readonly" } },
+  },
+);
