@@ -18,6 +18,8 @@ export default {
     ...["config", "logging", "http-kit", "events", "kafka", "outbox", "testing"].map((p) => project(`kit/${p}`, `packages/${p}`)),
     ...["wallet", "catalog", "coupon", "order", "payment"].map((s) => project(s, `services/${s}`)),
     project("gateway", "gateway"),
+    project("data-platform-sink", "tools/data-platform-sink"),
+    project("dlq", "tools/dlq"),
     project("e2e", "e2e"),
   ],
 };

@@ -1,0 +1,47 @@
+// Benchmarks through the gateway of a running system (scripts/bench.mjs starts it), each reported
+// as a ratio to a bare Node HTTP server measured in the same run on the same machine.
+import { randomUUID } from "node:crypto";
+import { signToken } from "@shop/testing";
+import { load, report, startBaseline, type LoadResult } from "./harness.ts";
+
+const gateway = process.env.GATEWAY_URL ?? "http://127.0.0.1:8080";
+const seconds = Number(process.env.BENCH_SECONDS ?? 10);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const only = process.env.BENCH_ONLY?.split(",");
+const wanted = (name: string) => !only || only.some((o) => name.startsWith(o));
+
+const baselineServer = await startBaseline();
+const baseline = await load({ scenario: "bare node:http (baseline)", url: baselineServer.url, durationSeconds: seconds, connections });
+baselineServer.stop();
+
+const results: LoadResult[] = [];
+const userId = `bench-${randomUUID().slice(0, 8)}`;
+const userToken = await signToken({ sub: userId });
+const auth = { authorization: `Bearer ${userToken}`, "content-type": "application/json" };
+
+if (wanted("gateway")) {
+  results.push(await load({ scenario: "gateway /healthz (no upstream)", url: `${gateway}/healthz`, durationSeconds: seconds, connections }));
+}
+if (wanted("wallet")) {
+  results.push(await load({ scenario: "GET balance (gateway → wallet)", url: `${gateway}/api/v1/users/${userId}/balance`, headers: auth, durationSeconds: seconds, connections }));
+  // Charges spread over many users so the per-user write limit and row lock are not what is measured.
+  const admin = await signToken({ sub: "bench-admin", roles: ["admin"] });
+  let n = 0;
+  results.push(
+    await load({
+      scenario: "POST charge (gateway → wallet, 1000 users)",
+      url: gateway,
+      durationSeconds: seconds,
+      connections,
+      setupRequest: (req) => ({ ...req, method: "POST", path: `/api/v1/users/bench-${n++ % 1000}/balance/charges`, headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ amount: 1 }) }),
+    }),
+  );
+}
+
+for (const extra of (process.env.BENCH_EXTRA ?? "").split(",").filter(Boolean)) {
+  const module = (await import(extra)) as { run(gatewayUrl: string, options: { seconds: number; connections: number }): Promise<LoadResult[]> };
+  results.push(...(await module.run(gateway, { seconds, connections })));
+}
+
+console.log(`\n${report(baseline, results)}\n`);
+console.log(`(${seconds} s per scenario, ${connections} connections, autocannon in the same process as the orchestrator; everything on this machine)`);

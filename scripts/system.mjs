@@ -1,0 +1,79 @@
+// Runs every service and the gateway as separate processes (what `npm start` and `npm run bench` share).
+import { spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { databaseUrl, root, runnableServices } from "./setup.mjs";
+
+const colors = [36, 33, 35, 32, 34, 37];
+
+/**
+ * @param {{ env?: Record<string,string>, perService?: Record<string, Record<string,string>>, logDir?: string, onExit?: (name: string) => void }} options
+ *   logs go to the terminal with a per-service prefix, or to `<logDir>/<service>.log`.
+ */
+export function startSystem(options = {}) {
+  const children = [];
+  const services = runnableServices();
+  const gatewayPort = options.env?.GATEWAY_PORT ?? process.env.GATEWAY_PORT ?? "8080";
+  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: String(s.port), DATABASE_URL: databaseUrl(s.schema) } }));
+  const gatewayDir = path.join(root, "gateway");
+  if (existsSync(path.join(gatewayDir, "src", "main.ts"))) {
+    units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(",") } });
+  }
+  const sinkDir = path.join(root, "tools", "data-platform-sink");
+  if (existsSync(path.join(sinkDir, "src", "main.ts"))) units.push({ name: "data-platform-sink", dir: sinkDir, env: {} });
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
+
+  units.forEach((unit, i) => {
+    const env = { ...process.env, ...options.env, ...unit.env, ...options.perService?.[unit.name] };
+    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], { cwd: unit.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    if (options.logDir) {
+      const file = createWriteStream(path.join(options.logDir, `${unit.name}.log`));
+      child.stdout.pipe(file);
+      child.stderr.pipe(file);
+    } else {
+      const prefix = `\x1b[${colors[i % colors.length]}m[${unit.name.padEnd(7).slice(0, 7)}]\x1b[0m `;
+      for (const stream of [child.stdout, child.stderr]) {
+        let buffered = "";
+        stream.on("data", (chunk) => {
+          const lines = (buffered + chunk).split("\n");
+          buffered = lines.pop();
+          for (const line of lines) process.stdout.write(prefix + line + "\n");
+        });
+      }
+    }
+    child.on("exit", (code, signal) => {
+      if (!stopped) {
+        process.stdout.write(`[${unit.name}] exited (${signal ?? code})\n`);
+        options.onExit?.(unit.name);
+      }
+    });
+    children.push({ name: unit.name, child });
+  });
+
+  let stopped = false;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  return {
+    gatewayUrl,
+    children,
+    /** Resolves when the gateway's /readyz answers 200 (every service reachable). */
+    async waitReady(timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        if (await fetch(`${gatewayUrl}/readyz`).then((r) => r.ok, () => false)) return;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      throw new Error(`the gateway at ${gatewayUrl} was not ready within ${timeoutMs / 1000} s`);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(
+        children.map(({ child }) => new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once("exit", resolve);
+          child.kill("SIGTERM");
+          setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+        })),
+      );
+    },
+  };
+}
