@@ -20,7 +20,7 @@ export function startSystem(options = {}) {
     units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(",") } });
   }
   const sinkDir = path.join(root, "tools", "data-platform-sink");
-  if (existsSync(path.join(sinkDir, "src", "main.ts"))) units.push({ name: "data-platform-sink", dir: sinkDir, env: {} });
+  if (existsSync(path.join(sinkDir, "src", "main.ts"))) units.push({ name: "sink", dir: sinkDir, env: {} });
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   units.forEach((unit, i) => {
@@ -31,7 +31,7 @@ export function startSystem(options = {}) {
       child.stdout.pipe(file);
       child.stderr.pipe(file);
     } else {
-      const prefix = `\x1b[${colors[i % colors.length]}m[${unit.name.padEnd(7).slice(0, 7)}]\x1b[0m `;
+      const prefix = `\x1b[${colors[i % colors.length]}m[${unit.name.padEnd(7)}]\x1b[0m `;
       for (const stream of [child.stdout, child.stderr]) {
         let buffered = "";
         stream.on("data", (chunk) => {
