@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts", "bench/**/*.ts", "**/bench/**/*.ts", "packages/testing/**/*.ts", "**/prisma.config.ts", "**/src/config.ts", "packages/config/src/*.ts", "**/cli/**/*.ts", "**/fixtures/**/*.ts", "**/seed.ts"],
+    files: ["**/test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts", "bench/**/*.ts", "**/bench/**/*.ts", "packages/testing/**/*.ts", "**/prisma.config.ts", "**/src/config.ts", "packages/config/src/*.ts", "packages/prisma-kit/src/*.ts", "**/cli/**/*.ts", "**/fixtures/**/*.ts", "**/seed.ts"],
     rules: {
       "no-restricted-properties": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",

@@ -9,7 +9,6 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stampFile = path.join(root, "node_modules", ".install-stamp");
-const lockFile = path.join(root, "package-lock.json");
 const node24 = path.join(root, "node_modules", ".bin", "node");
 
 function lockHash() {
@@ -21,9 +20,10 @@ function lockHash() {
 function ensureDependencies() {
   const wanted = lockHash();
   if (existsSync(node24) && existsSync(stampFile) && readFileSync(stampFile, "utf8") === wanted) return;
-  console.log("[setup] installing dependencies (npm ci)…");
-  const args = existsSync(lockFile) ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund"];
-  const result = spawnSync("npm", args, { cwd: root, stdio: "inherit" });
+  console.log("[setup] installing dependencies…");
+  // `npm install` follows package-lock.json; `npm ci` is not used because the lockfile written on
+  // this machine kind lacks other platforms' optional binaries, which `npm ci` then rejects.
+  const result = spawnSync("npm", ["install", "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     console.error("[setup] npm could not install the dependencies; see the output above");
     process.exit(result.status ?? 1);

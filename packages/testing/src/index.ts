@@ -3,3 +3,5 @@ export { EventProbe, uniqueTopicPrefix, testInfra, type ReceivedEvent } from "./
 export { eventually } from "./eventually.ts";
 export { signToken, testJwt, type TokenOverrides } from "./tokens.ts";
 export { silentLogger } from "./logger.ts";
+export { build } from "./builders.ts";
+export { TestEventPublisher } from "./test-publisher.ts";

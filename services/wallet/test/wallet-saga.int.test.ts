@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { topicOf, type EventName, type EventPayloads, type OrderPlaced } from "@shop/events";
-import { EventCodec, EventPublisher, createKafka } from "@shop/kafka";
-import { EventProbe, createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+import type { OrderPlaced } from "@shop/events";
+import { EventProbe, TestEventPublisher, build, createTestSchema, eventually, silentLogger, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
 import { loadWalletConfig } from "../src/config.ts";
 import { start, type RunningWallet } from "../src/main.ts";
 
@@ -12,15 +11,13 @@ const prefix = uniqueTopicPrefix("wallet");
 let db: TestSchema;
 let wallet: RunningWallet;
 let probe: EventProbe;
-let publisher: EventPublisher;
+let publisher: TestEventPublisher;
 
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "wallet-saga" });
   wallet = await start(loadWalletConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", TOPIC_PREFIX: prefix, LOG_LEVEL: "error" }), silentLogger);
   probe = await EventProbe.start(["BalanceDebited", "BalanceDebitFailed"], prefix, silentLogger);
-  const kafka = createKafka("wallet-saga-test", testInfra.brokers, silentLogger);
-  publisher = new EventPublisher(kafka, EventCodec.forUrl(testInfra.registryUrl, prefix));
-  await publisher.connect();
+  publisher = await TestEventPublisher.connect(prefix, silentLogger);
 });
 afterAll(async () => {
   await publisher?.disconnect();
@@ -29,26 +26,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Test data builder: an OrderPlaced with any part overridden. */
-function orderPlaced(overrides: Partial<OrderPlaced> = {}): OrderPlaced {
-  const orderId = overrides.orderId ?? randomUUID();
-  return {
-    eventId: randomUUID(),
-    occurredAt: new Date().toISOString(),
-    orderId,
-    userId: "saga-user",
-    items: [{ productId: "p-1", quantity: 2, unitPrice: 500 }],
-    subtotal: 1000,
-    discountAmount: 0,
-    totalAmount: 1000,
-    userCouponId: null,
-    deadlineAt: new Date(Date.now() + 30_000).toISOString(),
-    ...overrides,
-  };
-}
-
-const send = <E extends EventName>(type: E, payload: EventPayloads[E]) =>
-  publisher.publish([{ eventType: type, topic: topicOf(type, prefix), key: (payload as { orderId: string }).orderId, payload }]);
+const orderPlaced = (overrides: Partial<OrderPlaced> = {}) => build.orderPlaced({ userId: "saga-user", items: [build.item({ productId: "p-1", quantity: 2, unitPrice: 500 })], ...overrides });
+const send: TestEventPublisher["send"] = (type, payload) => publisher.send(type, payload);
 
 const charge = (userId: string, amount: number) => wallet.wallet.charge({ userId, amount });
 const ledger = (orderId: string) => db.query<{ type: string; amount: string }>("SELECT type, amount::text FROM ledger_entries WHERE order_id = $1 ORDER BY id", [orderId]);
@@ -86,7 +65,7 @@ test("OrderFailed after the debit refunds exactly once, even when delivered twic
   const placed = orderPlaced({ userId, totalAmount: 1500 });
   await send("OrderPlaced", placed);
   await probe.waitFor("BalanceDebited", (e) => e.orderId === placed.orderId);
-  const failed = { eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId: placed.orderId, userId, failureCode: "OUT_OF_STOCK", userCouponId: null };
+  const failed = build.orderFailed({ orderId: placed.orderId, userId, failureCode: "OUT_OF_STOCK" });
   await send("OrderFailed", failed);
   await send("OrderFailed", failed);
   await send("OrderFailed", { ...failed, eventId: randomUUID() }); // a second, distinct failure notice
@@ -100,7 +79,7 @@ test("OrderFailed that overtakes OrderPlaced prevents the late debit", async () 
   const userId = `late-${randomUUID().slice(0, 8)}`;
   await charge(userId, 2000);
   const placed = orderPlaced({ userId, totalAmount: 700 });
-  await send("OrderFailed", { eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId: placed.orderId, userId, failureCode: "TIMEOUT", userCouponId: null });
+  await send("OrderFailed", build.orderFailed({ orderId: placed.orderId, userId }));
   await eventually(async () => expect(await db.query("SELECT status FROM order_debits WHERE order_id = $1", [placed.orderId])).toEqual([{ status: "CANCELLED" }]));
   await send("OrderPlaced", placed);
   await eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [placed.eventId])).toHaveLength(1));
