@@ -7,7 +7,7 @@ import { startSystem } from "./system.mjs";
 
 await prepare();
 const system = startSystem({ logDir: path.join(root, ".infra", "bench-logs"), env: { LOG_LEVEL: "warn", RATE_LIMIT_ENABLED: "false", GATEWAY_PORT: process.env.GATEWAY_PORT ?? "8080" }, perService: { catalog: { SEED_DEMO_DATA: "true" } } });
-let status = 1;
+let status;
 try {
   await system.waitReady();
   const result = spawnSync(process.execPath, ["--import", "tsx", "bench/main.ts", ...process.argv.slice(2)], { cwd: root, stdio: "inherit", env: { ...process.env, GATEWAY_URL: system.gatewayUrl } });

@@ -45,11 +45,12 @@ export class DataPlatformSink {
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: topicOf("OrderCompleted", this.options.topicPrefix), fromBeginning: true });
     await this.consumer.run({
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+      eachBatch: async (payload) => {
+        const { batch } = payload;
         for (const message of batch.messages) {
           if (message.value) await this.land(await this.options.codec.decode<OrderCompleted>(message.value));
-          resolveOffset(message.offset);
-          await heartbeat();
+          payload.resolveOffset(message.offset);
+          await payload.heartbeat();
         }
       },
     });
