@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { createTestSchema, eventually, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+export const serviceNames = ["wallet", "catalog", "coupon", "order", "payment"] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Unit {
+  name: ServiceName | "gateway";
+  dir: string;
+  env: Record<string, string>;
+  port: number;
+  child?: ChildProcess;
+}
+
+export interface TestSystem {
+  gatewayUrl: string;
+  topicPrefix: string;
+  schemas: Record<ServiceName, TestSchema>;
+  /** kill -9: no shutdown hook runs, in-flight work is cut wherever it is. */
+  kill(name: ServiceName): Promise<void>;
+  restart(name: ServiceName): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system as separate processes, as in production, on fresh database schemas and topics
+ * of this test file; logs go to .infra/e2e-logs/<prefix>/<service>.log.
+ */
+export async function startTestSystem(options: { env?: Record<string, string>; perService?: Partial<Record<ServiceName | "gateway", Record<string, string>>> } = {}): Promise<TestSystem> {
+  const topicPrefix = uniqueTopicPrefix("e2e");
+  const logDir = path.join(root, ".infra", "e2e-logs", topicPrefix.replace(/\.$/, ""));
+  mkdirSync(logDir, { recursive: true });
+  const schemas = Object.fromEntries(
+    await Promise.all(serviceNames.map(async (name) => [name, await createTestSchema({ migrationsDir: path.join(root, "services", name, "prisma", "migrations"), label: `e2e-${name}` })] as const)),
+  ) as Record<ServiceName, TestSchema>;
+  const common = { TOPIC_PREFIX: topicPrefix, LOG_LEVEL: "warn", REDIS_KEY_PREFIX: topicPrefix, ...options.env };
+  const units: Unit[] = [];
+  for (const name of serviceNames) {
+    const port = await freePort();
+    units.push({ name, dir: path.join(root, "services", name), port, env: { ...common, PORT: String(port), DATABASE_URL: schemas[name].databaseUrl, ...options.perService?.[name] } });
+  }
+  const url = (name: ServiceName) => `http://127.0.0.1:${units.find((u) => u.name === name)!.port}`;
+  const gatewayPort = await freePort();
+  units.push({
+    name: "gateway",
+    dir: path.join(root, "gateway"),
+    port: gatewayPort,
+    env: {
+      ...common, PORT: String(gatewayPort), UPSTREAMS: serviceNames.join(","),
+      WALLET_URL: url("wallet"), CATALOG_URL: url("catalog"), COUPON_URL: url("coupon"), ORDER_URL: url("order"), PAYMENT_URL: url("payment"),
+      ...options.perService?.gateway,
+    },
+  });
+  for (const name of ["order"] as const) Object.assign(units.find((u) => u.name === name)!.env, { CATALOG_URL: url("catalog"), COUPON_URL: url("coupon") });
+
+  const launch = (unit: Unit) => {
+    const log = createWriteStream(path.join(logDir, `${unit.name}.log`), { flags: "a" });
+    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], { cwd: unit.dir, env: { ...process.env, ...unit.env }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    unit.child = child;
+  };
+  const ready = (unit: Unit) =>
+    eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${unit.port}/readyz`);
+      if (!response.ok) throw new Error(`${unit.name} not ready: ${response.status}`);
+    }, 60_000, 200);
+  const stopUnit = (unit: Unit, signal: NodeJS.Signals) =>
+    new Promise<void>((resolve) => {
+      const child = unit.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once("exit", () => resolve());
+      child.kill(signal);
+    });
+
+  units.forEach(launch);
+  await Promise.all(units.map(ready));
+  const unitOf = (name: ServiceName) => units.find((u) => u.name === name)!;
+  return {
+    gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    topicPrefix,
+    schemas,
+    kill: (name) => stopUnit(unitOf(name), "SIGKILL"),
+    restart: async (name) => {
+      const unit = unitOf(name);
+      await stopUnit(unit, "SIGKILL");
+      launch(unit);
+      await ready(unit);
+    },
+    stop: async () => {
+      await Promise.all(units.map((u) => stopUnit(u, "SIGTERM")));
+      await Promise.all(Object.values(schemas).map((s) => s.drop()));
+    },
+  };
+}
