@@ -1,6 +1,6 @@
 import type { RequestListener } from "node:http";
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { ReadinessCheck } from "@shop/http-kit";
+import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { requestDurationHistogram, type ReadinessCheck } from "@shop/http-kit";
 import { runWithTrace, toTraceparent, traceFromTraceparent, type Logger } from "@shop/logging";
 import { createApiHandler, type RequestContext } from "./api-handler.ts";
 import type { TokenVerifier } from "./auth.ts";
@@ -41,13 +41,7 @@ function opsRouteLabel(path: string): string {
 export function createApp(deps: GatewayAppDeps): RequestListener {
   const registry = deps.metrics ?? new Registry();
   collectDefaultMetrics({ register: registry });
-  const duration = new Histogram({
-    name: "http_request_duration_seconds",
-    help: "HTTP request duration by route and status",
-    labelNames: ["service", "method", "route", "status"],
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
-    registers: [registry],
-  });
+  const duration = requestDurationHistogram(registry);
   new Gauge({
     name: "gateway_upstream_circuit_open",
     help: "1 while the circuit breaker of an upstream is open",

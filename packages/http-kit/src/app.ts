@@ -33,14 +33,19 @@ function traceMiddleware(): RequestHandler {
   };
 }
 
-function metricsMiddleware(registry: Registry, service: string): RequestHandler {
-  const duration = new Histogram({
+/** The one request histogram every service and the gateway expose, so dashboards can join them. */
+export function requestDurationHistogram(registry: Registry): Histogram<"service" | "method" | "route" | "status"> {
+  return new Histogram({
     name: "http_request_duration_seconds",
     help: "HTTP request duration by route and status",
     labelNames: ["service", "method", "route", "status"],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [registry],
   });
+}
+
+function metricsMiddleware(registry: Registry, service: string): RequestHandler {
+  const duration = requestDurationHistogram(registry);
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.once("finish", () => {

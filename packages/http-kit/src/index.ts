@@ -1,4 +1,4 @@
-export { createServiceApp, checkReadiness, type ServiceAppOptions, type ReadinessCheck } from "./app.ts";
+export { createServiceApp, checkReadiness, requestDurationHistogram, type ServiceAppOptions, type ReadinessCheck } from "./app.ts";
 export { errorHandler, notFoundHandler, commonErrorStatuses } from "./errors.ts";
 export { problem, sendProblem, type Problem } from "./problem.ts";
 export { defineRoute, routerFor, openApiDocument, type RouteSpec, type HttpResult, type OpenApiInfo } from "./routes.ts";
