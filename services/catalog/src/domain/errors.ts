@@ -1,0 +1,31 @@
+import { DomainError, NotFoundError } from "@shop/errors";
+
+export class ProductNotFoundError extends NotFoundError {
+  constructor(productId: string) {
+    super(`product ${productId}`, { productId });
+  }
+}
+
+export class ProductsNotFoundError extends NotFoundError {
+  constructor(missingProductIds: string[]) {
+    super(`products ${missingProductIds.join(", ")}`, { missingProductIds });
+  }
+}
+
+export class StockBelowZeroError extends DomainError {
+  constructor(productId: string, stock: number, stockDelta: number) {
+    super("STOCK_BELOW_ZERO", `stock ${stock} of product ${productId} cannot change by ${stockDelta}: it would go below 0`, { productId, stock, stockDelta });
+  }
+}
+
+export class StockLimitExceededError extends DomainError {
+  constructor(productId: string, stock: number, stockDelta: number, max: number) {
+    super("STOCK_LIMIT_EXCEEDED", `stock ${stock} of product ${productId} cannot change by ${stockDelta}: it would exceed ${max}`, { productId, stock, stockDelta, max });
+  }
+}
+
+/** HTTP statuses of this service's business codes (the shared ones come from http-kit). */
+export const catalogErrorStatuses: Record<string, number> = {
+  STOCK_BELOW_ZERO: 409,
+  STOCK_LIMIT_EXCEEDED: 409,
+};

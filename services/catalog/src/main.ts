@@ -1,0 +1,103 @@
+import { parseDatabaseUrl } from "@shop/config";
+import { listen } from "@shop/http-kit";
+import { createLogger, type Logger } from "@shop/logging";
+import { startMessaging, type Messaging } from "@shop/outbox";
+import { createApp } from "./app.ts";
+import { loadCatalogConfig, redisKeyPrefix, type CatalogConfig } from "./config.ts";
+import { PrismaCatalogStore } from "./data/catalog-store.ts";
+import { RedisProductCache } from "./data/product-cache.ts";
+import { createPrismaClient } from "./data/prisma.ts";
+import { createRedis, whenReady } from "./data/redis.ts";
+import { RedisSalesRanking } from "./data/sales-ranking.ts";
+import { CatalogService } from "./domain/catalog-service.ts";
+import type { Clock } from "./domain/ports.ts";
+import { topSellersWindow } from "./domain/sales-window.ts";
+import { seedDemoCatalog } from "./domain/seeding.ts";
+import { StockService } from "./domain/stock-service.ts";
+import { catalogEventHandlers } from "./events/handlers.ts";
+
+export interface RunningCatalog {
+  url: string;
+  port: number;
+  catalog: CatalogService;
+  stock: StockService;
+  messaging?: Messaging;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The clock of the top-sellers window (tests pin it). */
+  now?: Clock;
+}
+
+/** Owns the port and every connection; `stop()` releases them in reverse order. */
+export async function start(
+  config: CatalogConfig = loadCatalogConfig(),
+  logger: Logger = createLogger("catalog", config.LOG_LEVEL),
+  options: StartOptions = {},
+): Promise<RunningCatalog> {
+  const now = options.now ?? (() => new Date());
+  const database = parseDatabaseUrl(config.DATABASE_URL);
+  const prisma = createPrismaClient(database, config.DB_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, logger);
+  const keyPrefix = redisKeyPrefix(config);
+  const store = new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX);
+  const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
+    keyPrefix,
+    dayTtlMs: config.TOP_SELLERS_DAY_TTL_MS,
+    rankingTtlMs: config.TOP_SELLERS_CACHE_TTL_MS,
+    logger,
+  });
+  const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger), ranking, now);
+  const stock = new StockService(store, ranking);
+
+  if (config.SEED_DEMO_DATA) {
+    const inserted = await seedDemoCatalog(store);
+    if (inserted) logger.info({ inserted }, "seeded the demo catalog");
+  }
+  // A previous process may have died between a sale's commit and its Redis increment: rebuild.
+  if (await whenReady(redis, 2_000)) await ranking.forget(topSellersWindow(now()).days);
+  else logger.warn("redis not reachable at start; the catalog serves from PostgreSQL until it is");
+
+  const messaging = config.EVENTS_ENABLED
+    ? await startMessaging({
+        service: "catalog",
+        brokers: config.KAFKA_BROKERS,
+        registryUrl: config.SCHEMA_REGISTRY_URL,
+        topicPrefix: config.TOPIC_PREFIX,
+        database,
+        publishes: ["StockReserved", "StockReservationFailed"],
+        handlers: catalogEventHandlers(stock),
+        logger,
+      })
+    : undefined;
+  const app = createApp({
+    catalog,
+    logger,
+    readiness: {
+      postgres: () => prisma.$queryRaw`SELECT 1`,
+      redis: () => redis.ping(),
+      ...(messaging ? { kafka: () => messaging.ready() } : {}),
+    },
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  logger.info({ url: server.url }, "catalog service listening");
+  return {
+    url: server.url,
+    port: server.port,
+    catalog,
+    stock,
+    messaging,
+    stop: async () => {
+      await server.close();
+      await messaging?.stop();
+      await prisma.$disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await start();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
+}

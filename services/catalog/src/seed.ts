@@ -1,0 +1,27 @@
+import { parseDatabaseUrl } from "@shop/config";
+import { createLogger } from "@shop/logging";
+import { loadCatalogConfig, type CatalogConfig } from "./config.ts";
+import { PrismaCatalogStore } from "./data/catalog-store.ts";
+import { createPrismaClient } from "./data/prisma.ts";
+import { seedDemoCatalog as seedStore } from "./domain/seeding.ts";
+
+/**
+ * Inserts the demo products (`src/domain/demo-products.ts`) into an empty catalog; does nothing
+ * if any product exists. Returns how many were inserted. Needs the migrations applied.
+ */
+export async function seedDemoCatalog(config: CatalogConfig = loadCatalogConfig()): Promise<number> {
+  const database = parseDatabaseUrl(config.DATABASE_URL);
+  const prisma = createPrismaClient(database, 1);
+  try {
+    return await seedStore(new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX));
+  } finally {
+    await prisma.$disconnect();
+  }
+}
+
+// `tsx src/seed.ts` (DATABASE_URL from the environment, default schema `catalog`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const config = loadCatalogConfig();
+  const inserted = await seedDemoCatalog(config);
+  createLogger("catalog-seed", config.LOG_LEVEL).info({ inserted }, inserted ? "seeded the demo catalog" : "the catalog is not empty; nothing seeded");
+}

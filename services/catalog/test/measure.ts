@@ -1,0 +1,111 @@
+// Measurements quoted in the README (not a test): `cd services/catalog && npx tsx test/measure.ts`.
+// Runs the real store, cache and stock service against a throwaway schema; no Kafka involved.
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { parseDatabaseUrl } from "@shop/config";
+import type { BalanceDebited } from "@shop/events";
+import { createTestSchema, silentLogger, uniqueTopicPrefix } from "@shop/testing";
+import { PrismaCatalogStore } from "../src/data/catalog-store.ts";
+import { RedisProductCache } from "../src/data/product-cache.ts";
+import { createPrismaClient } from "../src/data/prisma.ts";
+import { RedisSalesRanking } from "../src/data/sales-ranking.ts";
+import { CatalogService } from "../src/domain/catalog-service.ts";
+import type { CatalogStore } from "../src/domain/ports.ts";
+import { StockService } from "../src/domain/stock-service.ts";
+
+const migrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
+const POOL = 10;
+
+const db = await createTestSchema({ migrationsDir, label: "catalog-measure" });
+const database = parseDatabaseUrl(db.databaseUrl);
+const prisma = createPrismaClient(database, POOL);
+const redis = new Redis("redis://127.0.0.1:6379/11");
+const store = new PrismaCatalogStore(prisma, database.schema, "measure.");
+const keyPrefix = uniqueTopicPrefix("measure");
+const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), { keyPrefix, dayTtlMs: 60_000, rankingTtlMs: 1000, logger: silentLogger });
+const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, 500, silentLogger), ranking);
+
+/** The same store, but every transaction first takes one lock shared by all orders. */
+const globallyLocked: CatalogStore = {
+  listProducts: (l, c) => store.listProducts(l, c),
+  findProduct: (id) => store.findProduct(id),
+  findProducts: (ids) => store.findProducts(ids),
+  createProduct: (p) => store.createProduct(p),
+  insertIfCatalogEmpty: (p) => store.insertIfCatalogEmpty(p),
+  transaction: (work) =>
+    store.transaction(async (tx) => {
+      await tx.lockOrder("one-lock-for-everything");
+      return work(tx);
+    }),
+};
+
+const debit = (productId: string): BalanceDebited => ({
+  eventId: randomUUID(),
+  occurredAt: new Date().toISOString(),
+  orderId: randomUUID(),
+  userId: "measure",
+  amount: 1000,
+  items: [{ productId, quantity: 1, unitPrice: 1000 }],
+});
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+interface Run {
+  latencies: number[];
+  wallMs: number;
+}
+
+/** Runs `tasks` with at most `concurrency` in flight; returns each task's latency and the run's duration. */
+async function run(tasks: (() => Promise<unknown>)[], concurrency: number): Promise<Run> {
+  const latencies: number[] = [];
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < tasks.length) latencies.push(await timed(tasks[next++]!));
+    }),
+  );
+  return { latencies: latencies.sort((a, b) => a - b), wallMs: performance.now() - started };
+}
+
+const summary = (label: string, { latencies, wallMs }: Run) =>
+  console.log(`${label.padEnd(58)} n=${latencies.length} ${Math.round((latencies.length / wallMs) * 1000)}/s p50=${percentile(latencies, 50).toFixed(1)}ms p99=${percentile(latencies, 99).toFixed(1)}ms`);
+
+async function contention(label: string, stock: StockService) {
+  const hot = (await catalog.createProduct({ name: "hot", price: 1000, stock: 300 })).id;
+  const others = await Promise.all(Array.from({ length: 300 }, (_, i) => catalog.createProduct({ name: `other ${i}`, price: 1000, stock: 10 })));
+  // Unrelated products alone, as a baseline.
+  summary(`${label}: 300 orders of 300 distinct products, alone`, await run(others.map((p) => () => stock.reserveForOrder(debit(p.id))), 8));
+  // The same unrelated products ordered again while 600 orders fight over the hot one (300 units).
+  const hotRun = run(Array.from({ length: 600 }, () => () => stock.reserveForOrder(debit(hot))), 8);
+  const beside = await run(others.map((p) => () => stock.reserveForOrder(debit(p.id))), 8);
+  summary(`${label}: 600 orders of one hot product (300 units)`, await hotRun);
+  summary(`${label}: 300 unrelated orders beside the hot product`, beside);
+  const [row] = await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [hot]);
+  console.log(`${label}: hot product stock after the run = ${row!.stock}`);
+}
+
+async function cacheReads() {
+  const product = await catalog.createProduct({ name: "cached", price: 1000, stock: 10 });
+  const reads = 20_000;
+  summary("product read through the cache (500 ms TTL)", await run(Array.from({ length: reads }, () => () => catalog.getProduct(product.id)), 50));
+  summary("product read from PostgreSQL only", await run(Array.from({ length: reads }, () => () => store.findProduct(product.id)), 50));
+}
+
+try {
+  console.log(`pool ${POOL} connections, 8 concurrent orders per stream, PostgreSQL 15 and Redis 7 on this machine`);
+  await contention("row locks (chosen)", new StockService(store, ranking));
+  await contention("one global lock", new StockService(globallyLocked, ranking));
+  await cacheReads();
+} finally {
+  await prisma.$disconnect();
+  redis.disconnect();
+  await db.drop();
+}
