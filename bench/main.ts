@@ -38,6 +38,14 @@ if (wanted("wallet")) {
   );
 }
 
+if (wanted("catalog")) {
+  const listing = (await (await fetch(`${gateway}/api/v1/products?limit=1`)).json()) as { items: { id: string }[] };
+  const productId = listing.items[0]?.id;
+  if (!productId) throw new Error("no product to read: the catalog has no data (start seeds a demo catalog)");
+  results.push(await load({ scenario: "GET product (gateway → catalog, cached)", url: `${gateway}/api/v1/products/${productId}`, durationSeconds: seconds, connections }));
+  results.push(await load({ scenario: "GET top sellers (gateway → catalog)", url: `${gateway}/api/v1/products/top`, durationSeconds: seconds, connections }));
+}
+
 for (const extra of (process.env.BENCH_EXTRA ?? "").split(",").filter(Boolean)) {
   const module = (await import(extra)) as { run(gatewayUrl: string, options: { seconds: number; connections: number }): Promise<LoadResult[]> };
   results.push(...(await module.run(gateway, { seconds, connections })));
