@@ -4,3 +4,4 @@ export { problem, sendProblem, type Problem } from "./problem.ts";
 export { defineRoute, routerFor, openApiDocument, type RouteSpec, type HttpResult, type OpenApiInfo } from "./routes.ts";
 export { listen, type RunningServer } from "./server.ts";
 export * as schemas from "./schemas.ts";
+export { Resources } from "./resources.ts";

@@ -1,0 +1,22 @@
+import type { Express } from "express";
+import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
+import type { Logger } from "@shop/logging";
+import type { OrderService } from "./domain/order-service.ts";
+import { orderErrorStatuses, orderRoutes } from "./http/routes.ts";
+
+export interface OrderAppDeps {
+  orders: OrderService;
+  logger: Logger;
+  readiness?: Record<string, ReadinessCheck>;
+}
+
+export function createApp(deps: OrderAppDeps): Express {
+  return createServiceApp({
+    service: "order",
+    logger: deps.logger,
+    routes: orderRoutes(deps.orders),
+    openApi: { title: "Orders", version: "1.0.0" },
+    readiness: deps.readiness,
+    errorStatuses: orderErrorStatuses,
+  });
+}

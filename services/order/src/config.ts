@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { baseConfigSchema, configFields, databaseUrlSchema, loadConfig } from "@shop/config";
+
+const millis = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+
+export const orderConfigSchema = baseConfigSchema.extend({
+  PORT: configFields.port(3004),
+  DATABASE_URL: databaseUrlSchema("orders"),
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Consume saga events and relay the outbox; off for an HTTP-only replica. */
+  EVENTS_ENABLED: configFields.bool(true),
+  /** The catalog's internal quote endpoint gives names and prices; clients never do. */
+  CATALOG_URL: z.url().default("http://127.0.0.1:3002"),
+  /** The coupon service reserves a user coupon for an order at placement. */
+  COUPON_URL: z.url().default("http://127.0.0.1:3003"),
+  /** Per call to the catalog or the coupon service; placement answers 503 rather than hang. */
+  UPSTREAM_TIMEOUT_MS: millis(2_000),
+  /** How long an open circuit rejects calls before one trial call is let through. */
+  UPSTREAM_BREAKER_RESET_MS: millis(10_000),
+  /** A PENDING order older than this fails with TIMEOUT. */
+  SAGA_TIMEOUT_MS: millis(30_000, 100),
+  /** How often this instance looks for overdue orders (every instance may; rows are claimed with SKIP LOCKED). */
+  DEADLINE_SWEEP_INTERVAL_MS: millis(1_000, 10),
+  DEADLINE_SWEEPER_ENABLED: configFields.bool(true),
+});
+
+export type OrderConfig = z.infer<typeof orderConfigSchema>;
+
+export const loadOrderConfig = (env: Record<string, string | undefined> = process.env): OrderConfig => loadConfig(orderConfigSchema, env);

@@ -1,0 +1,94 @@
+import type { EventName, EventPayloads } from "@shop/events";
+import type { FailureCode, Order, OrderStatus, Page, TimelineEntry } from "./model.ts";
+import type { QuotedProduct } from "./pricing.ts";
+
+export interface DomainEvent<E extends EventName = EventName> {
+  type: E;
+  /** The order id: the Kafka key. */
+  key: string;
+  payload: EventPayloads[E];
+}
+
+/** The state of an Idempotency-Key when a placement tries to use it. */
+export type IdempotencyClaim =
+  /** This request now owns the key and places the order with `orderId`; `resumed`: an earlier attempt with the key was taken over. */
+  | { kind: "claimed"; orderId: string; resumed: boolean }
+  /** An earlier request with the key was answered; here is what it answered. */
+  | { kind: "answered"; requestHash: string; statusCode: number; body: unknown }
+  /** An earlier request with the key is still being placed. */
+  | { kind: "in-progress"; requestHash: string };
+
+export type NewOrder = Omit<Order, "updatedAt">;
+
+export interface OrderChanges {
+  status: OrderStatus;
+  failureCode: FailureCode | null;
+  paymentId: string | null;
+}
+
+/** Everything a use case may do inside one database transaction. */
+export interface OrderTransaction {
+  insertOrder(order: NewOrder): Promise<Order>;
+  /** Reads the order and holds it until commit: events of one order are applied one at a time. */
+  lockOrder(orderId: string): Promise<Order | null>;
+  /** PENDING orders past their deadline that no other transaction holds (those are skipped, not waited for). */
+  lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]>;
+  /** Also wakes whoever waits for this order (on commit). */
+  updateOrder(orderId: string, changes: OrderChanges): Promise<void>;
+  /** Steps already recorded for the order are left as they are. */
+  appendTimeline(orderId: string, entries: TimelineEntry[]): Promise<void>;
+  /** False when this consumer already handled the event. */
+  claimEvent(eventId: string, consumer: string): Promise<boolean>;
+  publish(events: DomainEvent[]): Promise<void>;
+  saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
+}
+
+export interface OrderStore {
+  findOrder(orderId: string): Promise<Order | null>;
+  listOrders(userId: string, limit: number, cursor?: string): Promise<Page<Order>>;
+  /**
+   * Binds (userId, key) to this request, or reports the request it is bound to. An unanswered
+   * claim with the same request hash older than `takeOverAfterMs` (its request crashed or gave
+   * up) is taken over, keeping its order id.
+   */
+  claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<IdempotencyClaim>;
+  /** Nothing happened under the claim: the key is free again. */
+  releaseIdempotencyKey(userId: string, key: string): Promise<void>;
+  /** Something may have happened under the claim (a coupon reservation): the next request with the key takes it over at once, with the same order id. */
+  abandonIdempotencyKey(userId: string, key: string): Promise<void>;
+  transaction<T>(work: (tx: OrderTransaction) => Promise<T>): Promise<T>;
+}
+
+/** The catalog's price list. Throws UnknownProductsError or ServiceUnavailableError. */
+export interface ProductCatalog {
+  quote(productIds: string[]): Promise<QuotedProduct[]>;
+}
+
+export interface CouponReservationRequest {
+  userCouponId: string;
+  userId: string;
+  orderId: string;
+  /** The subtotal the discount applies to. */
+  orderAmount: number;
+}
+
+export type CouponReservation =
+  | { outcome: "RESERVED"; couponId: string; discountAmount: number }
+  /** The coupon cannot be used for this order (not the user's, used, expired, minimum not met…). */
+  | { outcome: "REFUSED"; code: string; detail: string };
+
+/** Reserves a user coupon for one order; idempotent per order id. Throws ServiceUnavailableError. */
+export interface CouponReservations {
+  reserve(request: CouponReservationRequest): Promise<CouponReservation>;
+}
+
+/** Wakes a waiter when an order's state changed (in any instance). */
+export interface OrderChangeFeed {
+  watch(orderId: string): OrderWatch;
+}
+
+export interface OrderWatch {
+  /** Resolves on the next change since the previous call (or since `watch`), or after `timeoutMs`. */
+  changed(timeoutMs: number): Promise<void>;
+  close(): void;
+}

@@ -1,0 +1,77 @@
+import { parseDatabaseUrl } from "@shop/config";
+import { listen, Resources } from "@shop/http-kit";
+import { createLogger, type Logger } from "@shop/logging";
+import { startMessaging, type Messaging } from "@shop/outbox";
+import { createApp } from "./app.ts";
+import { HttpProductCatalog } from "./clients/catalog-client.ts";
+import { HttpCouponReservations } from "./clients/coupon-client.ts";
+import { loadOrderConfig, type OrderConfig } from "./config.ts";
+import { PgOrderChangeFeed } from "./data/order-change-feed.ts";
+import { PrismaOrderStore } from "./data/order-store.ts";
+import { createPrismaClient } from "./data/prisma.ts";
+import { OrderService } from "./domain/order-service.ts";
+import { orderEventHandlers } from "./events/handlers.ts";
+import { DeadlineSweeper } from "./jobs/deadline-sweeper.ts";
+
+export interface RunningOrder {
+  url: string;
+  port: number;
+  orders: OrderService;
+  sweeper?: DeadlineSweeper;
+  messaging?: Messaging;
+  stop(): Promise<void>;
+}
+
+/** Owns the port and every connection; `stop()` releases them in reverse order. */
+export async function start(config: OrderConfig = loadOrderConfig(), logger: Logger = createLogger("order", config.LOG_LEVEL)): Promise<RunningOrder> {
+  const resources = new Resources(logger);
+  try {
+    const database = parseDatabaseUrl(config.DATABASE_URL);
+    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger };
+    const catalog = resources.add("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
+    const coupons = resources.add("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
+    const changes = new PgOrderChangeFeed(database, logger);
+    const orders = new OrderService(new PrismaOrderStore(prisma, database.schema, config.TOPIC_PREFIX), catalog, coupons, changes, { sagaTimeoutMs: config.SAGA_TIMEOUT_MS });
+    const messaging = config.EVENTS_ENABLED
+      ? resources.add(
+          "messaging",
+          await startMessaging({
+            service: "order",
+            brokers: config.KAFKA_BROKERS,
+            registryUrl: config.SCHEMA_REGISTRY_URL,
+            topicPrefix: config.TOPIC_PREFIX,
+            database,
+            publishes: ["OrderPlaced", "OrderFailed", "OrderCompleted"],
+            handlers: orderEventHandlers(orders),
+            logger,
+          }),
+          (m) => m.stop(),
+        )
+      : undefined;
+    // Started after messaging so that it is released before it: only HTTP waiters use it.
+    resources.add("order change feed", changes, (c) => c.stop());
+    await changes.start();
+    const sweeper = config.DEADLINE_SWEEPER_ENABLED ? resources.add("deadline sweeper", new DeadlineSweeper(orders, config.DEADLINE_SWEEP_INTERVAL_MS, logger), (s) => s.stop()) : undefined;
+    sweeper?.start();
+    const app = createApp({
+      orders,
+      logger,
+      readiness: {
+        postgres: () => prisma.$queryRaw`SELECT 1`,
+        ...(messaging ? { kafka: () => messaging.ready() } : {}),
+      },
+    });
+    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
+    logger.info({ url: server.url }, "order service listening");
+    return { url: server.url, port: server.port, orders, sweeper, messaging, stop: () => resources.releaseAll() };
+  } catch (error) {
+    await resources.releaseAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await start();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
+}

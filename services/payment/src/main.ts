@@ -1,0 +1,63 @@
+import { parseDatabaseUrl } from "@shop/config";
+import { listen, Resources } from "@shop/http-kit";
+import { createLogger, type Logger } from "@shop/logging";
+import { startMessaging, type Messaging } from "@shop/outbox";
+import { createApp } from "./app.ts";
+import { loadPaymentConfig, type PaymentConfig } from "./config.ts";
+import { PrismaPaymentStore } from "./data/payment-store.ts";
+import { createPrismaClient } from "./data/prisma.ts";
+import { PaymentService } from "./domain/payment-service.ts";
+import { paymentEventHandlers } from "./events/handlers.ts";
+
+export interface RunningPayment {
+  url: string;
+  port: number;
+  payments: PaymentService;
+  messaging?: Messaging;
+  stop(): Promise<void>;
+}
+
+/** Owns the port and every connection; `stop()` releases them in reverse order. */
+export async function start(config: PaymentConfig = loadPaymentConfig(), logger: Logger = createLogger("payment", config.LOG_LEVEL)): Promise<RunningPayment> {
+  const resources = new Resources(logger);
+  try {
+    const database = parseDatabaseUrl(config.DATABASE_URL);
+    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const payments = new PaymentService(new PrismaPaymentStore(prisma, database.schema, config.TOPIC_PREFIX), { maxAmount: config.PAYMENT_MAX_AMOUNT });
+    const messaging = config.EVENTS_ENABLED
+      ? resources.add(
+          "messaging",
+          await startMessaging({
+            service: "payment",
+            brokers: config.KAFKA_BROKERS,
+            registryUrl: config.SCHEMA_REGISTRY_URL,
+            topicPrefix: config.TOPIC_PREFIX,
+            database,
+            publishes: ["PaymentCompleted", "PaymentFailed"],
+            handlers: paymentEventHandlers(payments),
+            logger,
+          }),
+          (m) => m.stop(),
+        )
+      : undefined;
+    const app = createApp({
+      payments,
+      logger,
+      readiness: {
+        postgres: () => prisma.$queryRaw`SELECT 1`,
+        ...(messaging ? { kafka: () => messaging.ready() } : {}),
+      },
+    });
+    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
+    logger.info({ url: server.url }, "payment service listening");
+    return { url: server.url, port: server.port, payments, messaging, stop: () => resources.releaseAll() };
+  } catch (error) {
+    await resources.releaseAll().catch(() => undefined);
+    throw error;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await start();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
+}
