@@ -72,8 +72,8 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
   const launch = (unit: Unit) => {
     const log = createWriteStream(path.join(logDir, `${unit.name}.log`), { flags: "a" });
     const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], { cwd: unit.dir, env: { ...process.env, ...unit.env }, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
     unit.child = child;
   };
   const ready = (unit: Unit) =>

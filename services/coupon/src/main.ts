@@ -1,0 +1,103 @@
+import { Registry } from "prom-client";
+import { parseDatabaseUrl } from "@shop/config";
+import { listen } from "@shop/http-kit";
+import { createLogger, type Logger } from "@shop/logging";
+import { startMessaging, type Messaging } from "@shop/outbox";
+import { createApp } from "./app.ts";
+import { startPeriodic } from "./background.ts";
+import { loadCouponConfig, type CouponConfig } from "./config.ts";
+import { PrismaCouponStore } from "./data/coupon-store.ts";
+import { createSqlPool } from "./data/pg-pool.ts";
+import { createPrismaClient } from "./data/prisma.ts";
+import { createRedis, RedisAdmissionGate } from "./data/redis-admission.ts";
+import { CampaignService } from "./domain/campaign-service.ts";
+import { defaultIssueSettings, IssueService } from "./domain/issue-service.ts";
+import { ReservationService } from "./domain/reservation-service.ts";
+import { couponEventHandlers } from "./events/handlers.ts";
+import { issueMetrics } from "./metrics.ts";
+
+export interface RunningCoupon {
+  url: string;
+  port: number;
+  campaigns: CampaignService;
+  issuing: IssueService;
+  reservations: ReservationService;
+  messaging?: Messaging;
+  stop(): Promise<void>;
+}
+
+/** Owns the port and every connection; `stop()` releases them in reverse order. */
+export async function start(config: CouponConfig = loadCouponConfig(), logger: Logger = createLogger("coupon", config.LOG_LEVEL)): Promise<RunningCoupon> {
+  const database = parseDatabaseUrl(config.DATABASE_URL);
+  const prisma = createPrismaClient(database, config.DB_POOL_SIZE);
+  const redis = createRedis(config.REDIS_URL, config.REDIS_AUTO_PIPELINING);
+  redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+  // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
+  const issuePool = createSqlPool(database, config.ISSUE_DB_POOL_SIZE);
+  issuePool.on("error", (error) => logger.warn({ err: error }, "idle issue connection lost"));
+  const store = new PrismaCouponStore(prisma, issuePool);
+  const gate = new RedisAdmissionGate(redis, config.REDIS_KEY_PREFIX);
+  const campaigns = new CampaignService(store, gate, logger);
+  const metrics = new Registry();
+  const issuing = new IssueService(
+    store,
+    gate,
+    logger,
+    { ...defaultIssueSettings, batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS, batchMaxSize: config.ISSUE_BATCH_MAX_SIZE, staleAdmissionMs: config.ADMISSION_STALE_MS },
+    issueMetrics(metrics),
+  );
+  const reservations = new ReservationService(store, logger);
+  const messaging = config.EVENTS_ENABLED
+    ? await startMessaging({
+        service: "coupon",
+        brokers: config.KAFKA_BROKERS,
+        registryUrl: config.SCHEMA_REGISTRY_URL,
+        topicPrefix: config.TOPIC_PREFIX,
+        database,
+        publishes: [],
+        handlers: couponEventHandlers(reservations),
+        logger,
+      })
+    : undefined;
+  const sweepers = [
+    startPeriodic("settle-stale-admissions", config.ADMISSION_SWEEP_INTERVAL_MS, () => issuing.settleStaleAdmissions(), logger),
+    startPeriodic("release-orphan-reservations", config.RESERVATION_SWEEP_INTERVAL_MS, () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS), logger),
+  ];
+  const app = createApp({
+    campaigns,
+    issuing,
+    reservations,
+    logger,
+    metrics,
+    readiness: {
+      postgres: () => Promise.all([prisma.$queryRaw`SELECT 1`, issuePool.query("SELECT 1")]),
+      redis: () => redis.ping(),
+      ...(messaging ? { kafka: () => messaging.ready() } : {}),
+    },
+  });
+  const server = await listen(app, config.PORT, config.HOST);
+  logger.info({ url: server.url }, "coupon service listening");
+  return {
+    url: server.url,
+    port: server.port,
+    campaigns,
+    issuing,
+    reservations,
+    messaging,
+    stop: async () => {
+      // Requests already admitted are still answered: closing waits for them, the committer keeps writing.
+      await server.close();
+      await issuing.quiesce();
+      await Promise.all(sweepers.map((s) => s.stop()));
+      await messaging?.stop();
+      await redis.quit().catch(() => redis.disconnect());
+      await issuePool.end();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const running = await start();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
+}
