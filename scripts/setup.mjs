@@ -19,7 +19,9 @@ export const services = [
   { name: "payment", port: 3005, schema: "payment" },
 ].map((s) => ({ ...s, dir: path.join(root, "services", s.name) }));
 
-export const runnableServices = () => services.filter((s) => existsSync(path.join(s.dir, "src", "main.ts")));
+/** Services that exist; `SERVICES=wallet,catalog npm start` runs a subset. */
+export const runnableServices = () =>
+  services.filter((s) => existsSync(path.join(s.dir, "src", "main.ts")) && (!process.env.SERVICES || process.env.SERVICES.split(",").includes(s.name)));
 export const DATABASE = process.env.APP_DATABASE ?? "ecommerce";
 
 export function databaseUrl(schema) {
@@ -72,7 +74,7 @@ export async function migrate() {
     await client.end();
   }
   await Promise.all(
-    services
+    runnableServices()
       .filter((s) => existsSync(path.join(s.dir, "prisma", "migrations")) && readdirSync(path.join(s.dir, "prisma", "migrations")).length)
       .map(async (s) => {
         await run(`migrate ${s.name}`, process.execPath, [prismaCli, "migrate", "deploy"], { cwd: s.dir, env: { DATABASE_URL: databaseUrl(s.schema) } });

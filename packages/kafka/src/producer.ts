@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from "kafkajs";
+import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { EventName } from "@shop/events";
 import { toTraceparent } from "@shop/logging";
 import type { EventCodec } from "./codec.ts";
@@ -27,7 +27,7 @@ export class EventPublisher {
     kafka: Kafka,
     private readonly codec: EventCodec,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   connect(): Promise<void> {
