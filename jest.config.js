@@ -2,7 +2,7 @@
 const transform = {
   "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2023", parser: { syntax: "typescript" } }, module: { type: "es6" } }],
 };
-const project = (displayName, dir) => ({
+const project = (displayName, dir, overrides = {}) => ({
   displayName,
   rootDir: `<rootDir>/${dir}`,
   testEnvironment: "node",
@@ -10,6 +10,7 @@ const project = (displayName, dir) => ({
   transform,
   testMatch: ["<rootDir>/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/generated/"],
+  ...overrides,
 });
 
 export default {
@@ -20,6 +21,7 @@ export default {
     project("gateway", "gateway"),
     project("data-platform-sink", "tools/data-platform-sink"),
     project("dlq", "tools/dlq"),
-    project("e2e", "e2e"),
+    // The whole system as processes: slower to start, and its scenarios wait for sagas and deadlines.
+    project("e2e", "e2e", { testTimeout: 180_000 }),
   ],
 };

@@ -6,7 +6,6 @@ import { ApiClient, type ApiResponse } from "./support/api.ts";
 import { Shop, waitForFinalOrder } from "./support/fixtures.ts";
 import { serviceNames, startTestSystem, type ServiceName, type TestSystem } from "./support/system.ts";
 
-jest.setTimeout(180_000);
 
 const SAGA_TIMEOUT_MS = 6_000;
 let system: TestSystem;

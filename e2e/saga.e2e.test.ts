@@ -8,7 +8,6 @@ import { ApiClient } from "./support/api.ts";
 import { Shop, couponStatus, waitForFinalOrder } from "./support/fixtures.ts";
 import { startTestSystem, type TestSystem } from "./support/system.ts";
 
-jest.setTimeout(120_000);
 
 const PAYMENT_LIMIT = 1_000_000;
 let system: TestSystem;
