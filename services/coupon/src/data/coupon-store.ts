@@ -151,17 +151,45 @@ export class PrismaCouponStore implements CouponStore {
   }
 
   /**
-   * One round trip: the function `issue_user_coupons` (migration 20261123000001_issue_batch)
-   * takes the campaign's row lock, then inserts only users without a coupon, in batch order, at
-   * most as many as there is room for, and counts them on the campaign row, all in one
-   * transaction. This keeps the limit and one-per-user exact even when Redis forgot admissions.
+   * One statement, one round trip: it takes the campaign's row lock (FOR UPDATE re-reads the row
+   * as committed when the lock is granted, so `room` is current), inserts only users without a
+   * coupon of the campaign, in batch order, at most `room` of them, and counts the inserted rows on
+   * the campaign row, all in one transaction. The unique (coupon_id, user_id) and the CHECK on
+   * issued_quantity are the final word: the limit and one-per-user hold even when Redis forgot
+   * its admissions. Returns the inserted coupons ('issued') and the requesting users who already
+   * held one ('held'); a request in neither set found no room.
+   *
+   * (A statement rather than a stored function: Prisma Migrate on its WebAssembly engine splits
+   * migration scripts at semicolons and cannot create a PL/pgSQL body.)
    */
   async issueBatch(couponId: string, requests: IssueRequest[]): Promise<IssueOutcome[]> {
     const ids = requests.map((r) => r.userCouponId);
     const userIds = requests.map((r) => r.userId);
     const { rows } = await this.sql.query<{ kind: "issued" | "held"; id: string | null; userId: string; expiresAt: Date | null }>(
-      `SELECT o_kind AS kind, o_user_coupon_id::text AS id, o_user_id AS "userId", o_expires_at AS "expiresAt"
-       FROM issue_user_coupons($1::uuid, $2::uuid[], $3::text[])`,
+      `WITH campaign AS (
+         SELECT c.id, c.valid_for_days, greatest(c.total_quantity - c.issued_quantity, 0) AS room FROM coupons c WHERE c.id = $1::uuid FOR UPDATE
+       ), requested AS (
+         -- One index probe per request: LATERAL ... LIMIT 1 cannot become a join that reads every
+         -- coupon of the campaign when the statistics of a new campaign are off.
+         SELECT r.id, r.user_id, r.ord, h.user_id IS NOT NULL AS held
+         FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS r(id, user_id, ord)
+         LEFT JOIN LATERAL (SELECT u.user_id FROM user_coupons u WHERE u.coupon_id = $1::uuid AND u.user_id = r.user_id LIMIT 1) h ON true
+       ), fresh AS (
+         SELECT DISTINCT ON (f.user_id) f.id, f.user_id, f.ord FROM requested f WHERE NOT f.held ORDER BY f.user_id, f.ord
+       ), picked AS (
+         SELECT x.id, x.user_id FROM (SELECT f.id, f.user_id, row_number() OVER (ORDER BY f.ord) AS n FROM fresh f) x, campaign WHERE x.n <= campaign.room
+       ), inserted AS (
+         INSERT INTO user_coupons (id, coupon_id, user_id, status, issued_at, expires_at, updated_at)
+         SELECT picked.id, campaign.id, picked.user_id, 'AVAILABLE', now(), now() + make_interval(days => campaign.valid_for_days), now()
+         FROM picked, campaign
+         ON CONFLICT (coupon_id, user_id) DO NOTHING
+         RETURNING user_coupons.id, user_coupons.user_id, user_coupons.expires_at
+       ), counted AS (
+         UPDATE coupons SET issued_quantity = issued_quantity + (SELECT count(*) FROM inserted) WHERE coupons.id = $1::uuid AND EXISTS (SELECT 1 FROM campaign)
+       )
+       SELECT 'issued' AS kind, i.id::text AS id, i.user_id AS "userId", i.expires_at AS "expiresAt" FROM inserted i
+       UNION ALL
+       SELECT 'held', NULL, r.user_id, NULL FROM requested r WHERE r.held`,
       [couponId, ids, userIds],
     );
     const issued = new Map<string, { expiresAt: Date }>();
