@@ -2,7 +2,7 @@
 const transform = {
   "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2023", parser: { syntax: "typescript" } }, module: { type: "es6" } }],
 };
-const project = (displayName, dir, overrides = {}) => ({
+const project = (displayName, dir) => ({
   displayName,
   rootDir: `<rootDir>/${dir}`,
   testEnvironment: "node",
@@ -10,7 +10,6 @@ const project = (displayName, dir, overrides = {}) => ({
   transform,
   testMatch: ["<rootDir>/**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/generated/"],
-  ...overrides,
 });
 
 export default {
@@ -21,7 +20,6 @@ export default {
     project("gateway", "gateway"),
     project("data-platform-sink", "tools/data-platform-sink"),
     project("dlq", "tools/dlq"),
-    // The whole system as processes: slower to start, and its scenarios wait for sagas and deadlines.
-    project("e2e", "e2e", { testTimeout: 180_000 }),
+    project("e2e", "e2e"),
   ],
 };

@@ -7,17 +7,18 @@ import { Shop, waitForFinalOrder } from "./support/fixtures.ts";
 import { serviceNames, startTestSystem, type ServiceName, type TestSystem } from "./support/system.ts";
 
 
-const SAGA_TIMEOUT_MS = 6_000;
+const E2E_TIMEOUT_MS = 240_000;
+const SAGA_TIMEOUT_MS = 10_000;
 let system: TestSystem;
 let shop: Shop;
 
 beforeAll(async () => {
-  system = await startTestSystem({ perService: { order: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), SAGA_SWEEP_INTERVAL_MS: "500" } } });
+  system = await startTestSystem({ perService: { order: { SAGA_TIMEOUT_MS: String(SAGA_TIMEOUT_MS), DEADLINE_SWEEP_INTERVAL_MS: "500" } } });
   shop = await Shop.at(system.gatewayUrl);
-});
+}, E2E_TIMEOUT_MS);
 afterAll(async () => {
   await system?.stop();
-});
+}, E2E_TIMEOUT_MS);
 
 /** A client retries a placement with the same Idempotency-Key until the system answers. */
 async function placeWithRetries(user: ApiClient, productId: string, userCouponId?: string): Promise<ApiResponse> {
@@ -65,4 +66,4 @@ test.each(serviceNames)("killing %s mid-stream: every order ends, stock and mone
     expect(kept.map((p) => p.orderId).sort()).toEqual(completed.map((o) => o.orderId).sort());
     expect(balances.reduce((a, b) => a + b, 0) + kept.reduce((a, p) => a + p.amount, 0)).toBe(users.length * charged);
   }, 20_000);
-});
+}, E2E_TIMEOUT_MS);

@@ -9,24 +9,26 @@ import { Shop, couponStatus, waitForFinalOrder } from "./support/fixtures.ts";
 import { startTestSystem, type TestSystem } from "./support/system.ts";
 
 
+/** Starting seven processes and waiting for sagas and a deadline takes longer than a unit test. */
+const E2E_TIMEOUT_MS = 180_000;
 const PAYMENT_LIMIT = 1_000_000;
 let system: TestSystem;
 let shop: Shop;
 let probe: EventProbe;
 
 beforeAll(async () => {
-  system = await startTestSystem({ perService: { order: { SAGA_TIMEOUT_MS: "6000" }, payment: { PAYMENT_MAX_AMOUNT: String(PAYMENT_LIMIT) } } });
+  system = await startTestSystem({ perService: { order: { SAGA_TIMEOUT_MS: "15000" }, payment: { PAYMENT_MAX_AMOUNT: String(PAYMENT_LIMIT) } } });
   shop = await Shop.at(system.gatewayUrl);
   probe = await EventProbe.start(
     ["OrderPlaced", "BalanceDebited", "StockReserved", "PaymentCompleted", "OrderCompleted", "OrderFailed"],
     system.topicPrefix,
     silentLogger,
   );
-});
+}, E2E_TIMEOUT_MS);
 afterAll(async () => {
   await probe?.stop();
   await system?.stop();
-});
+}, E2E_TIMEOUT_MS);
 
 const newUser = () => ApiClient.as(system.gatewayUrl);
 
@@ -66,7 +68,7 @@ test("happy path: two products with a percent coupon complete, and every view ag
   const [completed] = await probe.waitFor("OrderCompleted", (e) => e.orderId === orderId);
   expect(completed).toMatchObject({ orderId, userId: user.userId, subtotal: 29_000, discountAmount: 2_900, totalAmount: 26_100, paymentId: placed.body.paymentId });
   expect(new Set(probe.of("OrderCompleted", (e) => e.orderId === orderId).map((e) => e.eventId)).size).toBe(1);
-});
+}, E2E_TIMEOUT_MS);
 
 test("insufficient balance: FAILED, nothing debited, stock and coupon untouched", async () => {
   const product = await shop.product({ price: 30_000, stock: 5 });
@@ -78,7 +80,7 @@ test("insufficient balance: FAILED, nothing debited, stock and coupon untouched"
   expect(await user.balance()).toBe(1_000);
   expect(await shop.stockOf(product.id)).toBe(5);
   await eventually(async () => expect(await couponStatus(user, userCouponId)).toBe("AVAILABLE"), 5_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("out of stock: FAILED, the debit refunded, the coupon available again", async () => {
   const product = await shop.product({ price: 10_000, stock: 1 });
@@ -90,7 +92,7 @@ test("out of stock: FAILED, the debit refunded, the coupon available again", asy
   await eventually(async () => expect(await user.balance()).toBe(50_000), 5_000);
   expect(await shop.stockOf(product.id)).toBe(1);
   await eventually(async () => expect(await couponStatus(user, userCouponId)).toBe("AVAILABLE"), 5_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("payment failure: FAILED, refunded and the stock released", async () => {
   const product = await shop.product({ price: 600_000, stock: 3 });
@@ -102,7 +104,7 @@ test("payment failure: FAILED, refunded and the stock released", async () => {
     expect(await user.balance()).toBe(2_000_000);
     expect(await shop.stockOf(product.id)).toBe(3);
   }, 5_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("an unusable coupon (someone else's) fails the order without taking anything", async () => {
   const product = await shop.product({ price: 1_000, stock: 3 });
@@ -115,7 +117,7 @@ test("an unusable coupon (someone else's) fails the order without taking anythin
   expect(await thief.balance()).toBe(10_000);
   expect(await shop.stockOf(product.id)).toBe(3);
   expect(await couponStatus(owner, ownersCoupon)).toBe("AVAILABLE");
-});
+}, E2E_TIMEOUT_MS);
 
 test("deadline passed: whatever had happened is undone", async () => {
   const product = await shop.product({ price: 7_000, stock: 4 });
@@ -126,7 +128,7 @@ test("deadline passed: whatever had happened is undone", async () => {
   try {
     const placed = await user.order([{ productId: product.id, quantity: 1 }], { userCouponId });
     expect(placed.status).toBe(202);
-    const final = await waitForFinalOrder(user, placed.body.orderId, 20_000);
+    const final = await waitForFinalOrder(user, placed.body.orderId, 40_000);
     expect(final).toMatchObject({ status: "FAILED", failureCode: "TIMEOUT" });
   } finally {
     await system.restart("payment");
@@ -141,7 +143,7 @@ test("deadline passed: whatever had happened is undone", async () => {
     const { body } = await user.get(`/users/${user.userId}/payments`);
     expect(body.items.filter((p: { status: string }) => p.status === "COMPLETED")).toEqual([]);
   }, 15_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("50 users race for 10 units: exactly 10 COMPLETED, 40 OUT_OF_STOCK, money conserved", async () => {
   const product = await shop.product({ price: 10_000, stock: 10 });
@@ -157,7 +159,7 @@ test("50 users race for 10 units: exactly 10 COMPLETED, 40 OUT_OF_STOCK, money c
     const paid = (await Promise.all(users.map((u) => u.get(`/users/${u.userId}/payments`)))).flatMap((r) => r.body.items).filter((p: { status: string }) => p.status === "COMPLETED");
     expect(balances.reduce((a, b) => a + b, 0) + paid.reduce((a: number, p: { amount: number }) => a + p.amount, 0)).toBe(50 * 100_000);
   }, 10_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("the same Idempotency-Key twice creates one order; with another body it is 422", async () => {
   const product = await shop.product({ price: 1_000, stock: 10 });
@@ -175,7 +177,7 @@ test("the same Idempotency-Key twice creates one order; with another body it is 
   const orders = await user.get(`/users/${user.userId}/orders`);
   expect(orders.body.items).toHaveLength(1);
   expect(await user.balance()).toBe(9_000);
-});
+}, E2E_TIMEOUT_MS);
 
 test("every saga event of a completed order delivered again changes nothing", async () => {
   const product = await shop.product({ price: 2_000, stock: 10 });
@@ -204,4 +206,4 @@ test("every saga event of a completed order delivered again changes nothing", as
   expect((await user.get(`/users/${user.userId}/orders/${orderId}`)).body.status).toBe("COMPLETED");
   const completions = probe.of("OrderCompleted", (e) => e.orderId === orderId);
   expect(new Set(completions.map((e) => e.eventId)).size).toBe(1);
-});
+}, E2E_TIMEOUT_MS);

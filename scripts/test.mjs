@@ -20,6 +20,14 @@ if (jestArgs.length === 0) {
   step("lint", bin("eslint"), ["--max-warnings=0", "."]);
   step("event schemas are compatible with the registry", process.execPath, ["--import", "tsx", "packages/events/src/cli/check-compatibility.ts"]);
 }
-step("jest", process.execPath, ["--experimental-vm-modules", "--disable-warning=ExperimentalWarning", "--disable-warning=TimeoutNegativeWarning", bin("jest"), "--maxWorkers=3", ...jestArgs], {
-  LOG_LEVEL: "error",
-});
+const jest = (label, args) =>
+  step(label, process.execPath, ["--experimental-vm-modules", "--disable-warning=ExperimentalWarning", "--disable-warning=TimeoutNegativeWarning", bin("jest"), ...args], { LOG_LEVEL: "error" });
+
+if (jestArgs.length) {
+  jest("jest", ["--maxWorkers=3", ...jestArgs]);
+} else {
+  // Unit and integration tests in parallel; then the end-to-end files one at a time, each with
+  // the whole system as processes, so that their timing is not at the mercy of the other tests.
+  jest("jest: services, gateway and kit", ["--maxWorkers=3", "--ignoreProjects", "e2e"]);
+  jest("jest: end to end through the gateway", ["--runInBand", "--selectProjects", "e2e"]);
+}
