@@ -89,3 +89,10 @@ export interface EventPayloads {
   OrderFailed: OrderFailed;
   OrderCompleted: OrderCompleted;
 }
+
+/** An event a use case emits: its type, the Kafka key (the order id) and the payload. */
+export interface DomainEvent<E extends keyof EventPayloads = keyof EventPayloads> {
+  type: E;
+  key: string;
+  payload: EventPayloads[E];
+}

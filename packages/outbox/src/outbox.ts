@@ -1,4 +1,4 @@
-import type { EventName } from "@shop/events";
+import { topicOf, type DomainEvent, type EventName } from "@shop/events";
 import { toTraceparent } from "@shop/logging";
 import { notifyChannel, type SqlExecutor } from "./sql.ts";
 
@@ -34,4 +34,13 @@ export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: 
 export async function claimInboxEvent(tx: SqlExecutor, eventId: string, consumer: string): Promise<boolean> {
   const inserted = await tx.$executeRawUnsafe(`INSERT INTO inbox_events (event_id, consumer) VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING`, eventId, consumer);
   return inserted === 1;
+}
+
+/** A service's domain events into its outbox, each on its event's topic (with the environment's prefix). */
+export function appendEvents(tx: SqlExecutor, outbox: { schema: string; topicPrefix: string }, events: DomainEvent[]): Promise<void> {
+  return appendToOutbox(
+    tx,
+    outbox.schema,
+    events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, outbox.topicPrefix), key: e.key, payload: e.payload })),
+  );
 }

@@ -1,6 +1,5 @@
 import { Prisma } from "./generated/prisma/client.ts";
-import { topicOf } from "@shop/events";
-import { appendToOutbox, claimInboxEvent } from "@shop/outbox";
+import { appendEvents, claimInboxEvent } from "@shop/outbox";
 import type { OrderLine, Page, Product, ProductSales, StockReservation, TakeStockOutcome } from "../domain/model.ts";
 import type { CatalogStore, CatalogTransaction, DomainEvent } from "../domain/ports.ts";
 import type { PrismaClient } from "./prisma.ts";
@@ -116,11 +115,7 @@ class PrismaCatalogTransaction implements CatalogTransaction {
   }
 
   publish(events: DomainEvent[]): Promise<void> {
-    return appendToOutbox(
-      this.tx,
-      this.schema,
-      events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, this.topicPrefix), key: e.key, payload: e.payload })),
-    );
+    return appendEvents(this.tx, { schema: this.schema, topicPrefix: this.topicPrefix }, events);
   }
 }
 

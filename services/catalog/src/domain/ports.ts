@@ -1,12 +1,8 @@
-import type { EventName, EventPayloads } from "@shop/events";
 import type { OrderLine, Page, Product, ProductSales, StockReservation, TakeStockOutcome } from "./model.ts";
 
-export interface DomainEvent<E extends EventName = EventName> {
-  type: E;
-  /** The order id: the Kafka key. */
-  key: string;
-  payload: EventPayloads[E];
-}
+import type { DomainEvent } from "@shop/events";
+
+export type { DomainEvent };
 
 /** Everything a use case may do inside one database transaction. */
 export interface CatalogTransaction {

@@ -1,6 +1,5 @@
 import { Prisma } from "./generated/prisma/client.ts";
-import { topicOf } from "@shop/events";
-import { appendToOutbox, claimInboxEvent } from "@shop/outbox";
+import { appendEvents, claimInboxEvent } from "@shop/outbox";
 import type { FailureCode, Order, Page, StepStatus, TimelineEntry, TimelineStep } from "../domain/model.ts";
 import type { DomainEvent, IdempotencyClaim, NewOrder, OrderChanges, OrderStore, OrderTransaction } from "../domain/ports.ts";
 import { orderChangeChannel } from "./order-change-feed.ts";
@@ -100,11 +99,7 @@ class PrismaOrderTransaction implements OrderTransaction {
   }
 
   publish(events: DomainEvent[]): Promise<void> {
-    return appendToOutbox(
-      this.tx,
-      this.schema,
-      events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, this.topicPrefix), key: e.key, payload: e.payload })),
-    );
+    return appendEvents(this.tx, { schema: this.schema, topicPrefix: this.topicPrefix }, events);
   }
 
   async saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void> {

@@ -1,13 +1,9 @@
-import type { EventName, EventPayloads } from "@shop/events";
 import type { FailureCode, Order, OrderStatus, Page, TimelineEntry } from "./model.ts";
 import type { QuotedProduct } from "./pricing.ts";
 
-export interface DomainEvent<E extends EventName = EventName> {
-  type: E;
-  /** The order id: the Kafka key. */
-  key: string;
-  payload: EventPayloads[E];
-}
+import type { DomainEvent } from "@shop/events";
+
+export type { DomainEvent };
 
 /** The state of an Idempotency-Key when a placement tries to use it. */
 export type IdempotencyClaim =

@@ -1,12 +1,8 @@
-import type { EventName, EventPayloads } from "@shop/events";
 import type { LedgerEntry, OrderDebit, Page } from "./model.ts";
 
-export interface DomainEvent<E extends EventName = EventName> {
-  type: E;
-  /** The order id: the Kafka key. */
-  key: string;
-  payload: EventPayloads[E];
-}
+import type { DomainEvent } from "@shop/events";
+
+export type { DomainEvent };
 
 export type IdempotencyClaim =
   | { claimed: true }
