@@ -46,9 +46,13 @@ if (wanted("catalog")) {
   results.push(await load({ scenario: "GET top sellers (gateway → catalog)", url: `${gateway}/api/v1/products/top`, durationSeconds: seconds, connections }));
 }
 
-for (const extra of (process.env.BENCH_EXTRA ?? "").split(",").filter(Boolean)) {
-  const module = (await import(extra)) as { run(gatewayUrl: string, options: { seconds: number; connections: number }): Promise<LoadResult[]> };
-  results.push(...(await module.run(gateway, { seconds, connections })));
+if (wanted("coupon")) {
+  const { run } = await import("../services/coupon/bench/coupon-rush.ts");
+  results.push(...(await run(gateway, { seconds, connections })));
+}
+if (wanted("orders")) {
+  const { run } = await import("./orders.ts");
+  results.push(...(await run(gateway, { seconds, connections })));
 }
 
 console.log(`\n${report(baseline, results)}\n`);
