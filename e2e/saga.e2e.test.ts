@@ -207,3 +207,40 @@ test("every saga event of a completed order delivered again changes nothing", as
   const completions = probe.of("OrderCompleted", (e) => e.orderId === orderId);
   expect(new Set(completions.map((e) => e.eventId)).size).toBe(1);
 }, E2E_TIMEOUT_MS);
+
+/** `count` users (each with their own token) ask for the coupon, `perUser` times at once each, 200 requests in flight. */
+async function rush(couponId: string, count: number, perUser: number): Promise<{ status: number; code?: string; userId: string }[]> {
+  const users = await Promise.all(Array.from({ length: count }, (_, i) => ApiClient.as(system.gatewayUrl, `rush-${couponId.slice(0, 8)}-${i}`)));
+  const jobs = users.flatMap((u) => Array.from({ length: perUser }, () => u));
+  const answers: { status: number; code?: string; userId: string }[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      while (next < jobs.length) {
+        const user = jobs[next++]!;
+        const response = await user.post(`/users/${user.userId}/coupons`, { couponId });
+        answers.push({ status: response.status, code: response.body?.code, userId: user.userId });
+      }
+    }),
+  );
+  return answers;
+}
+
+test("coupon rush through the gateway: 10,000 users for 1,000 coupons; then 3 requests per user at once", async () => {
+  const couponId = await shop.percentCoupon(5, 1_000);
+  const answers = await rush(couponId, 10_000, 1);
+  expect(answers.filter((a) => a.status === 201)).toHaveLength(1_000);
+  expect(answers.filter((a) => a.status === 409 && a.code === "COUPON_SOLD_OUT")).toHaveLength(9_000);
+  const [row] = await system.schemas.coupon.query<{ n: string }>("SELECT count(*)::text AS n FROM user_coupons WHERE coupon_id = $1", [couponId]);
+  expect(row!.n).toBe("1000");
+  expect((await shop.admin.get(`/coupons/${couponId}`)).body).toMatchObject({ issuedQuantity: 1_000, remainingQuantity: 0 });
+
+  const second = await shop.percentCoupon(5, 1_000);
+  const repeated = await rush(second, 2_000, 3);
+  const winners = repeated.filter((a) => a.status === 201).map((a) => a.userId);
+  expect(winners).toHaveLength(1_000);
+  expect(new Set(winners).size).toBe(1_000);
+  expect(repeated.filter((a) => a.status !== 201 && a.status !== 409)).toEqual([]);
+  const [again] = await system.schemas.coupon.query<{ n: string; users: string }>("SELECT count(*)::text AS n, count(DISTINCT user_id)::text AS users FROM user_coupons WHERE coupon_id = $1", [second]);
+  expect(again).toEqual({ n: "1000", users: "1000" });
+}, E2E_TIMEOUT_MS);

@@ -14,10 +14,13 @@ export function startSystem(options = {}) {
   const children = [];
   const services = runnableServices();
   const gatewayPort = options.env?.GATEWAY_PORT ?? process.env.GATEWAY_PORT ?? "8080";
-  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: String(s.port), DATABASE_URL: databaseUrl(s.schema) } }));
+  // WALLET_PORT, CATALOG_PORT, … move a service; the gateway and the order service follow it.
+  const portOf = (s) => options.env?.[`${s.name.toUpperCase()}_PORT`] ?? process.env[`${s.name.toUpperCase()}_PORT`] ?? String(s.port);
+  const urls = Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${portOf(s)}`]));
+  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: portOf(s), DATABASE_URL: databaseUrl(s.schema), ...(s.name === "order" ? urls : {}) } }));
   const gatewayDir = path.join(root, "gateway");
   if (existsSync(path.join(gatewayDir, "src", "main.ts"))) {
-    units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(",") } });
+    units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(","), ...urls } });
   }
   const sinkDir = path.join(root, "tools", "data-platform-sink");
   if (existsSync(path.join(sinkDir, "src", "main.ts"))) units.push({ name: "sink", dir: sinkDir, env: {} });
