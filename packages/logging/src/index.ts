@@ -22,14 +22,28 @@ export function runWithTrace<T>(trace: TraceContext, fn: () => T): T {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
+// Trace and span ids for every request and event: drawn from a pooled random buffer, because one
+// randomBytes call per id was a visible share of a request's CPU.
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > randomPool.length) {
+    randomPool = randomBytes(4096);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString("hex", randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  return hex;
+}
+
 /** Continues the caller's trace with a new span, or starts a new trace when the header is absent or malformed. */
 export function traceFromTraceparent(header: string | undefined): TraceContext {
   const match = header ? TRACEPARENT.exec(header.trim()) : null;
-  return { traceId: match?.[1] ?? randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
+  return { traceId: match?.[1] ?? randomHex(16), spanId: randomHex(8) };
 }
 
 export function toTraceparent(trace: TraceContext | undefined = currentTrace()): string {
-  const t = trace ?? { traceId: randomBytes(16).toString("hex"), spanId: randomBytes(8).toString("hex") };
+  const t = trace ?? { traceId: randomHex(16), spanId: randomHex(8) };
   return `00-${t.traceId}-${t.spanId}-01`;
 }
 
