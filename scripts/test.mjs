@@ -13,7 +13,25 @@ function step(label, command, args, env = {}) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+/**
+ * Every test file works on its own topics (`<label><8 hex>.…`); removing those of earlier runs
+ * keeps a long-lived local broker from collecting thousands of partitions.
+ */
+async function removeStaleTestTopics() {
+  const { Kafka, logLevel } = await import("kafkajs");
+  const admin = new Kafka({ brokers: [process.env.KAFKA_BROKERS ?? "127.0.0.1:9092"], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const stale = (await admin.listTopics()).filter((t) => /^[a-z0-9]*[0-9a-f]{8}\./.test(t));
+    for (let i = 0; i < stale.length; i += 100) await admin.deleteTopics({ topics: stale.slice(i, i + 100), timeout: 60_000 });
+    if (stale.length) console.log(`[test] removed ${stale.length} topics of earlier test runs`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 await prepare();
+await removeStaleTestTopics();
 const jestArgs = process.argv.slice(2);
 if (jestArgs.length === 0) {
   step("typecheck", bin("tsc"), ["-p", "tsconfig.json"]);

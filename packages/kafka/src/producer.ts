@@ -19,7 +19,7 @@ export interface RawRecord {
   headers: Record<string, string | Buffer>;
 }
 
-/** Idempotent producer, acks=all; the caller learns of failure and keeps the events (the outbox does). */
+/** acks=all, one request in flight; the caller learns of failure and keeps the events (the outbox does). */
 export class EventPublisher {
   private readonly producer: Producer;
 
@@ -27,7 +27,10 @@ export class EventPublisher {
     kafka: Kafka,
     private readonly codec: EventCodec,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
+    // One request in flight keeps each key's records in order across retries. Not kafkajs's
+    // (experimental) idempotent mode: a retry may then write a record twice, which every consumer
+    // absorbs through its inbox, while under broker load it was seen to reorder a key's records.
+    this.producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: true, createPartitioner: Partitioners.DefaultPartitioner });
   }
 
   connect(): Promise<void> {
