@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync } from "node:fs";
+import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -78,6 +78,10 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
   };
   const ready = (unit: Unit) =>
     eventually(async () => {
+      if (unit.child?.exitCode !== null) {
+        const log = readFileSync(path.join(logDir, `${unit.name}.log`), "utf8").slice(-2_000);
+        throw new Error(`${unit.name} exited during start-up:\n${log}`);
+      }
       const response = await fetch(`http://127.0.0.1:${unit.port}/readyz`);
       if (!response.ok) throw new Error(`${unit.name} not ready: ${response.status}`);
     }, 60_000, 200);

@@ -23,17 +23,34 @@ export function createKafka(clientId: string, brokers: string[], logger: Logger)
   });
 }
 
-/** Creates missing topics; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 6): Promise<void> {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Creates missing topics (existing ones are left as they are) and returns once every partition
+ * has a leader. Several services start at once and create the same topics, and a busy broker
+ * answers "unknown topic" for a while after a creation: both are retried until `timeoutMs`.
+ */
+export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions = 6, timeoutMs = 60_000): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
+  const deadline = Date.now() + timeoutMs;
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length) {
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })), waitForLeaders: true }).catch((error: Error & { type?: string }) => {
-        if (error.type !== "TOPIC_ALREADY_EXISTS" && !/already exists/i.test(error.message)) throw error;
-      });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(await admin.listTopics());
+        const missing = topics.filter((t) => !existing.has(t));
+        if (missing.length) {
+          await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((error: Error & { type?: string }) => {
+            if (error.type !== "TOPIC_ALREADY_EXISTS" && !/already exists|Topic creation errors/i.test(error.message)) throw error;
+          });
+        }
+        const { topics: described } = await admin.fetchTopicMetadata({ topics });
+        if (described.length === topics.length && described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+        throw new Error(`topics not ready yet: ${topics.join(", ")}`);
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
     }
   } finally {
     await admin.disconnect();
