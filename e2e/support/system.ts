@@ -94,7 +94,14 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
     });
 
   units.forEach(launch);
-  await Promise.all(units.map(ready));
+  try {
+    await Promise.all(units.map(ready));
+  } catch (error) {
+    // A system that did not come up must not leave processes or schemas behind.
+    await Promise.all(units.map((u) => stopUnit(u, "SIGKILL")));
+    await Promise.all(Object.values(schemas).map((s) => s.drop()));
+    throw error;
+  }
   const unitOf = (name: ServiceName) => units.find((u) => u.name === name)!;
   return {
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,

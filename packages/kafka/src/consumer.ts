@@ -75,7 +75,8 @@ export class EventConsumer {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
     await this.consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      // Every partition of a topic at once (6 by default); records of one key stay in order.
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
       eachMessage: async ({ topic, partition, message }) => this.handle(topic, partition, message),
     });
   }

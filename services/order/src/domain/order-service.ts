@@ -64,7 +64,8 @@ export class OrderService {
   ) {
     this.inProgressWaitMs = options.inProgressWaitMs ?? 5_000;
     this.takeOverAfterMs = options.takeOverAfterMs ?? 30_000;
-    this.outcomePollMs = options.outcomePollMs ?? 250;
+    // LISTEN/NOTIFY wakes waiters; the poll is only the fallback for a lost notification.
+    this.outcomePollMs = options.outcomePollMs ?? 1_000;
   }
 
   /** The order if it is this user's; NOT_FOUND otherwise (another user's order does not exist for them). */
