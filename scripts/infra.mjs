@@ -16,7 +16,7 @@ export const settings = {
   postgres: { host: env.PGHOST ?? "127.0.0.1", port: Number(env.PGPORT ?? 5432), user: env.PGUSER ?? "postgres", password: env.PGPASSWORD ?? "" },
   redis: { host: "127.0.0.1", port: Number(env.REDIS_PORT ?? 6379) },
   kafka: { version: "4.2.1", host: "127.0.0.1", port: Number(env.KAFKA_PORT ?? 9092), controllerPort: Number(env.KAFKA_CONTROLLER_PORT ?? 9093) },
-  registry: { version: env.APICURIO_VERSION ?? "3.3.3", host: "127.0.0.1", port: Number(env.REGISTRY_PORT ?? 8081), managementPort: Number(env.REGISTRY_MANAGEMENT_PORT ?? 9008), database: "schema_registry" },
+  registry: { version: env.APICURIO_VERSION ?? "3.3.3", host: "127.0.0.1", port: Number(env.REGISTRY_PORT ?? 8081), managementPort: Number(env.REGISTRY_MANAGEMENT_PORT ?? 9008), database: env.REGISTRY_DATABASE ?? "schema_registry" },
   mavenRepo: env.MAVEN_REPO_URL ?? "https://repo1.maven.org/maven2",
 };
 
