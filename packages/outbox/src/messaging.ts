@@ -39,7 +39,6 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
   await Promise.all(options.publishes.map((e) => codec.schemaId(e)));
 
   const publisher = new EventPublisher(kafka, codec);
-  await publisher.connect();
   const { schema, ...connection } = options.database;
   const relay = new OutboxRelay({
     connection,
@@ -47,15 +46,27 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     logger,
     publish: (records) => publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
   });
-  await relay.start();
-
-  let consumer: EventConsumer | undefined;
-  if (consumed.length) {
-    consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, ...options.consumerOptions });
-    await consumer.start();
-  }
   const admin = kafka.admin();
-  await admin.connect();
+  let consumer: EventConsumer | undefined;
+  const stop = async () => {
+    await consumer?.stop().catch(() => undefined);
+    await relay.stop();
+    await publisher.disconnect();
+    await admin.disconnect();
+  };
+  try {
+    await publisher.connect();
+    await relay.start();
+    if (consumed.length) {
+      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, ...options.consumerOptions });
+      await consumer.start();
+    }
+    await admin.connect();
+  } catch (error) {
+    // Half-started messaging must not keep relaying or consuming for a service that failed to start.
+    await stop().catch(() => undefined);
+    throw error;
+  }
   return {
     publisher,
     relay,
@@ -64,11 +75,6 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     ready: async () => {
       await admin.describeCluster();
     },
-    stop: async () => {
-      await consumer?.stop();
-      await relay.stop();
-      await publisher.disconnect();
-      await admin.disconnect();
-    },
+    stop,
   };
 }

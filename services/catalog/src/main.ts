@@ -1,5 +1,5 @@
 import { parseDatabaseUrl } from "@shop/config";
-import { listen } from "@shop/http-kit";
+import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
@@ -36,65 +36,67 @@ export async function start(
   logger: Logger = createLogger("catalog", config.LOG_LEVEL),
   options: StartOptions = {},
 ): Promise<RunningCatalog> {
-  const now = options.now ?? (() => new Date());
-  const database = parseDatabaseUrl(config.DATABASE_URL);
-  const prisma = createPrismaClient(database, config.DB_POOL_SIZE);
-  const redis = createRedis(config.REDIS_URL, logger);
-  const keyPrefix = redisKeyPrefix(config);
-  const store = new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX);
-  const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
-    keyPrefix,
-    dayTtlMs: config.TOP_SELLERS_DAY_TTL_MS,
-    rankingTtlMs: config.TOP_SELLERS_CACHE_TTL_MS,
-    logger,
-  });
-  const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger), ranking, now);
-  const stock = new StockService(store, ranking);
+  const resources = new Resources(logger);
+  try {
+    const now = options.now ?? (() => new Date());
+    const database = parseDatabaseUrl(config.DATABASE_URL);
+    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const redis = resources.add("redis", createRedis(config.REDIS_URL, logger), (r) => r.disconnect());
+    const keyPrefix = redisKeyPrefix(config);
+    const store = new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX);
+    const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
+      keyPrefix,
+      dayTtlMs: config.TOP_SELLERS_DAY_TTL_MS,
+      rankingTtlMs: config.TOP_SELLERS_CACHE_TTL_MS,
+      logger,
+    });
+    const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger), ranking, now);
+    const stock = new StockService(store, ranking);
 
-  if (config.SEED_DEMO_DATA) {
-    const inserted = await seedDemoCatalog(store);
-    if (inserted) logger.info({ inserted }, "seeded the demo catalog");
+    if (config.SEED_DEMO_DATA) {
+      const inserted = await seedDemoCatalog(store);
+      if (inserted) logger.info({ inserted }, "seeded the demo catalog");
+    }
+    // A previous process may have died between a sale's commit and its Redis increment: rebuild.
+    if (await whenReady(redis, 2_000)) await ranking.forget(topSellersWindow(now()).days);
+    else logger.warn("redis not reachable at start; the catalog serves from PostgreSQL until it is");
+
+    const messaging = config.EVENTS_ENABLED
+      ? await startMessaging({
+          service: "catalog",
+          brokers: config.KAFKA_BROKERS,
+          registryUrl: config.SCHEMA_REGISTRY_URL,
+          topicPrefix: config.TOPIC_PREFIX,
+          database,
+          publishes: ["StockReserved", "StockReservationFailed"],
+          handlers: catalogEventHandlers(stock),
+          logger,
+        }).then((m) => resources.add("messaging", m, (x) => x.stop()))
+      : undefined;
+    const app = createApp({
+      catalog,
+      logger,
+      readiness: {
+        postgres: () => prisma.$queryRaw`SELECT 1`,
+        redis: () => redis.ping(),
+        ...(messaging ? { kafka: () => messaging.ready() } : {}),
+      },
+    });
+    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (x) => x.close());
+    logger.info({ url: server.url }, "catalog service listening");
+    return {
+      url: server.url,
+      port: server.port,
+      catalog,
+      stock,
+      messaging,
+      stop: () => resources.releaseAll(),
+    };
+  } catch (error) {
+    // A start that fails half-way releases what it had opened (no relay or consumer left running).
+    await resources.releaseAll().catch(() => undefined);
+    throw error;
   }
-  // A previous process may have died between a sale's commit and its Redis increment: rebuild.
-  if (await whenReady(redis, 2_000)) await ranking.forget(topSellersWindow(now()).days);
-  else logger.warn("redis not reachable at start; the catalog serves from PostgreSQL until it is");
-
-  const messaging = config.EVENTS_ENABLED
-    ? await startMessaging({
-        service: "catalog",
-        brokers: config.KAFKA_BROKERS,
-        registryUrl: config.SCHEMA_REGISTRY_URL,
-        topicPrefix: config.TOPIC_PREFIX,
-        database,
-        publishes: ["StockReserved", "StockReservationFailed"],
-        handlers: catalogEventHandlers(stock),
-        logger,
-      })
-    : undefined;
-  const app = createApp({
-    catalog,
-    logger,
-    readiness: {
-      postgres: () => prisma.$queryRaw`SELECT 1`,
-      redis: () => redis.ping(),
-      ...(messaging ? { kafka: () => messaging.ready() } : {}),
-    },
-  });
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, "catalog service listening");
-  return {
-    url: server.url,
-    port: server.port,
-    catalog,
-    stock,
-    messaging,
-    stop: async () => {
-      await server.close();
-      await messaging?.stop();
-      await prisma.$disconnect();
-      redis.disconnect();
-    },
-  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

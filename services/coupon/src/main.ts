@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { parseDatabaseUrl } from "@shop/config";
-import { listen } from "@shop/http-kit";
+import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
@@ -28,73 +28,73 @@ export interface RunningCoupon {
 
 /** Owns the port and every connection; `stop()` releases them in reverse order. */
 export async function start(config: CouponConfig = loadCouponConfig(), logger: Logger = createLogger("coupon", config.LOG_LEVEL)): Promise<RunningCoupon> {
-  const database = parseDatabaseUrl(config.DATABASE_URL);
-  const prisma = createPrismaClient(database, config.DB_POOL_SIZE);
-  const redis = createRedis(config.REDIS_URL, config.REDIS_AUTO_PIPELINING);
-  redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
-  // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
-  const issuePool = createSqlPool(database, config.ISSUE_DB_POOL_SIZE);
-  issuePool.on("error", (error) => logger.warn({ err: error }, "idle issue connection lost"));
-  const store = new PrismaCouponStore(prisma, issuePool);
-  const gate = new RedisAdmissionGate(redis, config.REDIS_KEY_PREFIX);
-  const campaigns = new CampaignService(store, gate, logger);
-  const metrics = new Registry();
-  const issuing = new IssueService(
-    store,
-    gate,
-    logger,
-    { ...defaultIssueSettings, batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS, batchMaxSize: config.ISSUE_BATCH_MAX_SIZE, staleAdmissionMs: config.ADMISSION_STALE_MS },
-    issueMetrics(metrics),
-  );
-  const reservations = new ReservationService(store, logger);
-  const messaging = config.EVENTS_ENABLED
-    ? await startMessaging({
-        service: "coupon",
-        brokers: config.KAFKA_BROKERS,
-        registryUrl: config.SCHEMA_REGISTRY_URL,
-        topicPrefix: config.TOPIC_PREFIX,
-        database,
-        publishes: [],
-        handlers: couponEventHandlers(reservations),
-        logger,
-      })
-    : undefined;
-  const sweepers = [
-    startPeriodic("settle-stale-admissions", config.ADMISSION_SWEEP_INTERVAL_MS, () => issuing.settleStaleAdmissions(), logger),
-    startPeriodic("release-orphan-reservations", config.RESERVATION_SWEEP_INTERVAL_MS, () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS), logger),
-  ];
-  const app = createApp({
-    campaigns,
-    issuing,
-    reservations,
-    logger,
-    metrics,
-    readiness: {
-      postgres: () => Promise.all([prisma.$queryRaw`SELECT 1`, issuePool.query("SELECT 1")]),
-      redis: () => redis.ping(),
-      ...(messaging ? { kafka: () => messaging.ready() } : {}),
-    },
-  });
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, "coupon service listening");
-  return {
-    url: server.url,
-    port: server.port,
-    campaigns,
-    issuing,
-    reservations,
-    messaging,
-    stop: async () => {
-      // Requests already admitted are still answered: closing waits for them, the committer keeps writing.
-      await server.close();
-      await issuing.quiesce();
-      await Promise.all(sweepers.map((s) => s.stop()));
-      await messaging?.stop();
-      await redis.quit().catch(() => redis.disconnect());
-      await issuePool.end();
-      await prisma.$disconnect();
-    },
-  };
+  const resources = new Resources(logger);
+  try {
+    const database = parseDatabaseUrl(config.DATABASE_URL);
+    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const redis = resources.add("redis", createRedis(config.REDIS_URL, config.REDIS_AUTO_PIPELINING), (r) => r.quit().catch(() => r.disconnect()));
+    redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
+    // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
+    const issuePool = resources.add("issue pool", createSqlPool(database, config.ISSUE_DB_POOL_SIZE), (p) => p.end());
+    issuePool.on("error", (error) => logger.warn({ err: error }, "idle issue connection lost"));
+    const store = new PrismaCouponStore(prisma, issuePool);
+    const gate = new RedisAdmissionGate(redis, config.REDIS_KEY_PREFIX);
+    const campaigns = new CampaignService(store, gate, logger);
+    const metrics = new Registry();
+    const issuing = new IssueService(
+      store,
+      gate,
+      logger,
+      { ...defaultIssueSettings, batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS, batchMaxSize: config.ISSUE_BATCH_MAX_SIZE, staleAdmissionMs: config.ADMISSION_STALE_MS },
+      issueMetrics(metrics),
+    );
+    const reservations = new ReservationService(store, logger);
+    const messaging = config.EVENTS_ENABLED
+      ? await startMessaging({
+          service: "coupon",
+          brokers: config.KAFKA_BROKERS,
+          registryUrl: config.SCHEMA_REGISTRY_URL,
+          topicPrefix: config.TOPIC_PREFIX,
+          database,
+          publishes: [],
+          handlers: couponEventHandlers(reservations),
+          logger,
+        }).then((m) => resources.add("messaging", m, (x) => x.stop()))
+      : undefined;
+    resources.add("sweepers", [
+      startPeriodic("settle-stale-admissions", config.ADMISSION_SWEEP_INTERVAL_MS, () => issuing.settleStaleAdmissions(), logger),
+      startPeriodic("release-orphan-reservations", config.RESERVATION_SWEEP_INTERVAL_MS, () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS), logger),
+    ], (all) => Promise.all(all.map((s) => s.stop())));
+    // Released after the server closes: requests already admitted are still answered and written.
+    resources.add("issue committer", issuing, (i) => i.quiesce());
+    const app = createApp({
+      campaigns,
+      issuing,
+      reservations,
+      logger,
+      metrics,
+      readiness: {
+        postgres: () => Promise.all([prisma.$queryRaw`SELECT 1`, issuePool.query("SELECT 1")]),
+        redis: () => redis.ping(),
+        ...(messaging ? { kafka: () => messaging.ready() } : {}),
+      },
+    });
+    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (x) => x.close());
+    logger.info({ url: server.url }, "coupon service listening");
+    return {
+      url: server.url,
+      port: server.port,
+      campaigns,
+      issuing,
+      reservations,
+      messaging,
+      stop: () => resources.releaseAll(),
+    };
+  } catch (error) {
+    // A start that fails half-way releases what it had opened (no relay or consumer left running).
+    await resources.releaseAll().catch(() => undefined);
+    throw error;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

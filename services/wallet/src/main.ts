@@ -1,5 +1,5 @@
 import { parseDatabaseUrl } from "@shop/config";
-import { listen } from "@shop/http-kit";
+import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
@@ -19,42 +19,43 @@ export interface RunningWallet {
 
 /** Owns the port and every connection; `stop()` releases them in reverse order. */
 export async function start(config: WalletConfig = loadWalletConfig(), logger: Logger = createLogger("wallet", config.LOG_LEVEL)): Promise<RunningWallet> {
-  const database = parseDatabaseUrl(config.DATABASE_URL);
-  const prisma = createPrismaClient(database, config.DB_POOL_SIZE);
-  const wallet = new WalletService(new PrismaWalletStore(prisma, database.schema, config.TOPIC_PREFIX));
-  const messaging = config.EVENTS_ENABLED
-    ? await startMessaging({
-        service: "wallet",
-        brokers: config.KAFKA_BROKERS,
-        registryUrl: config.SCHEMA_REGISTRY_URL,
-        topicPrefix: config.TOPIC_PREFIX,
-        database,
-        publishes: ["BalanceDebited", "BalanceDebitFailed"],
-        handlers: walletEventHandlers(wallet),
-        logger,
-      })
-    : undefined;
-  const app = createApp({
-    wallet,
-    logger,
-    readiness: {
-      postgres: () => prisma.$queryRaw`SELECT 1`,
-      ...(messaging ? { kafka: () => messaging.ready() } : {}),
-    },
-  });
-  const server = await listen(app, config.PORT, config.HOST);
-  logger.info({ url: server.url }, "wallet service listening");
-  return {
-    url: server.url,
-    port: server.port,
-    wallet,
-    messaging,
-    stop: async () => {
-      await server.close();
-      await messaging?.stop();
-      await prisma.$disconnect();
-    },
-  };
+  const resources = new Resources(logger);
+  try {
+    const database = parseDatabaseUrl(config.DATABASE_URL);
+    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const wallet = new WalletService(new PrismaWalletStore(prisma, database.schema, config.TOPIC_PREFIX));
+    const messaging = config.EVENTS_ENABLED
+      ? resources.add(
+          "messaging",
+          await startMessaging({
+            service: "wallet",
+            brokers: config.KAFKA_BROKERS,
+            registryUrl: config.SCHEMA_REGISTRY_URL,
+            topicPrefix: config.TOPIC_PREFIX,
+            database,
+            publishes: ["BalanceDebited", "BalanceDebitFailed"],
+            handlers: walletEventHandlers(wallet),
+            logger,
+          }),
+          (m) => m.stop(),
+        )
+      : undefined;
+    const app = createApp({
+      wallet,
+      logger,
+      readiness: {
+        postgres: () => prisma.$queryRaw`SELECT 1`,
+        ...(messaging ? { kafka: () => messaging.ready() } : {}),
+      },
+    });
+    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
+    logger.info({ url: server.url }, "wallet service listening");
+    return { url: server.url, port: server.port, wallet, messaging, stop: () => resources.releaseAll() };
+  } catch (error) {
+    // A start that fails half-way releases what it had opened (no relay or consumer left running).
+    await resources.releaseAll().catch(() => undefined);
+    throw error;
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

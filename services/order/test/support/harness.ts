@@ -1,8 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { topicOf, type EventName, type EventPayloads } from "@shop/events";
-import { EventCodec, EventPublisher, createKafka } from "@shop/kafka";
-import { createTestSchema, silentLogger, testInfra, type TestSchema } from "@shop/testing";
+import { TestEventPublisher, build, createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
 import { loadOrderConfig } from "../../src/config.ts";
 import { start, type RunningOrder } from "../../src/main.ts";
 import type { UpstreamStandIn } from "./upstream-stand-in.ts";
@@ -54,39 +52,21 @@ export const newUser = (label = "u") => `${label}-${Date.now().toString(36)}-${+
 export const newKey = () => `key-${randomUUID()}`;
 
 /** Plays the other saga participants: publishes their events as they would, through the registry. */
-export class SagaDriver {
-  private constructor(
-    private readonly publisher: EventPublisher,
-    private readonly prefix: string,
-  ) {}
+export const SagaDriver = { connect: (prefix: string) => TestEventPublisher.connect(prefix, silentLogger) };
+export type SagaDriver = TestEventPublisher;
 
-  static async connect(prefix: string): Promise<SagaDriver> {
-    const publisher = new EventPublisher(createKafka(`order-test-${prefix}`, testInfra.brokers, silentLogger), EventCodec.forUrl(testInfra.registryUrl, prefix));
-    await publisher.connect();
-    return new SagaDriver(publisher, prefix);
-  }
-
-  send<E extends EventName>(type: E, payload: EventPayloads[E]): Promise<void> {
-    return this.publisher.publish([{ eventType: type, topic: topicOf(type, this.prefix), key: (payload as { orderId: string }).orderId, payload }]);
-  }
-
-  disconnect(): Promise<void> {
-    return this.publisher.disconnect();
-  }
-}
-
-const envelope = () => ({ eventId: randomUUID(), occurredAt: new Date().toISOString() });
 type OrderRef = { orderId: string; userId: string; totalAmount: number; items: { productId: string; quantity: number; unitPrice: number }[] };
 const sagaItems = (o: OrderRef) => o.items.map((i) => ({ productId: i.productId, quantity: i.quantity, unitPrice: i.unitPrice }));
+const ids = (o: OrderRef) => ({ orderId: o.orderId, userId: o.userId });
 
-/** Test data builders: each participant's event about an order, with a fresh eventId. */
+/** The events the other participants would send for an order (the kit's builders, filled from the order). */
 export const sagaEvents = {
-  balanceDebited: (o: OrderRef): EventPayloads["BalanceDebited"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, amount: o.totalAmount, items: sagaItems(o) }),
-  balanceDebitFailed: (o: OrderRef): EventPayloads["BalanceDebitFailed"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, reason: "INSUFFICIENT_BALANCE", detail: "" }),
-  stockReserved: (o: OrderRef): EventPayloads["StockReserved"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, amount: o.totalAmount, items: sagaItems(o) }),
-  stockReservationFailed: (o: OrderRef): EventPayloads["StockReservationFailed"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, reason: "OUT_OF_STOCK", detail: "", productId: o.items[0]!.productId }),
-  paymentCompleted: (o: OrderRef, paymentId = randomUUID()): EventPayloads["PaymentCompleted"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, paymentId, amount: o.totalAmount }),
-  paymentFailed: (o: OrderRef): EventPayloads["PaymentFailed"] => ({ ...envelope(), orderId: o.orderId, userId: o.userId, reason: "PAYMENT_FAILED", detail: "" }),
+  balanceDebited: (o: OrderRef) => build.balanceDebited({ ...ids(o), amount: o.totalAmount, items: sagaItems(o) }),
+  balanceDebitFailed: (o: OrderRef) => build.balanceDebitFailed(ids(o)),
+  stockReserved: (o: OrderRef) => build.stockReserved({ ...ids(o), amount: o.totalAmount, items: sagaItems(o) }),
+  stockReservationFailed: (o: OrderRef) => build.stockReservationFailed({ ...ids(o), productId: o.items[0]!.productId }),
+  paymentCompleted: (o: OrderRef, paymentId = randomUUID()) => build.paymentCompleted({ ...ids(o), paymentId, amount: o.totalAmount }),
+  paymentFailed: (o: OrderRef) => build.paymentFailed(ids(o)),
 };
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
