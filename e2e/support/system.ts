@@ -30,6 +30,8 @@ interface Unit {
 
 export interface TestSystem {
   gatewayUrl: string;
+  /** Each service's own address, for requests that bypass the gateway (as another pod could). */
+  serviceUrls: Record<ServiceName, string>;
   topicPrefix: string;
   schemas: Record<ServiceName, TestSchema>;
   /** kill -9: no shutdown hook runs, in-flight work is cut wherever it is. */
@@ -105,6 +107,7 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
   const unitOf = (name: ServiceName) => units.find((u) => u.name === name)!;
   return {
     gatewayUrl: `http://127.0.0.1:${gatewayPort}`,
+    serviceUrls: Object.fromEntries(serviceNames.map((name) => [name, url(name)])) as Record<ServiceName, string>,
     topicPrefix,
     schemas,
     kill: (name) => stopUnit(unitOf(name), "SIGKILL"),

@@ -1,23 +1,33 @@
 import type { RequestListener } from "node:http";
 import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { requestDurationHistogram, type ReadinessCheck } from "@shop/http-kit";
+import { requestDurationHistogram, requestIdFrom, type ReadinessCheck } from "@shop/http-kit";
 import { runWithTrace, toTraceparent, traceFromTraceparent, type Logger } from "@shop/logging";
 import { createApiHandler, type RequestContext } from "./api-handler.ts";
 import type { TokenVerifier } from "./auth.ts";
+import type { ClientRateLimiter } from "./client-rate-limit.ts";
+import { createCorsPolicy, type CorsOptions } from "./cors.ts";
 import { createDocumentProvider } from "./openapi.ts";
 import { createOpsApp } from "./ops.ts";
-import { writeProblem } from "./problem-response.ts";
+import { writeProblem, writeRefusal } from "./problem-response.ts";
 import type { UpstreamProxy } from "./proxy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
+import { messageRefusal } from "./request-checks.ts";
 import type { UpstreamName } from "./routing.ts";
+import { SECURITY_HEADERS, setSecurityHeaders } from "./security-headers.ts";
 
 export interface GatewayAppDeps {
   logger: Logger;
   /** Enabled upstreams only. */
   upstreams: ReadonlyMap<UpstreamName, UpstreamProxy>;
   verifyToken: TokenVerifier;
-  /** Absent when rate limiting is switched off. */
+  /** Per-user write limiter; absent when rate limiting is switched off. */
   rateLimiter?: RateLimiter;
+  /** Per-address limiter for requests without a valid token; absent when rate limiting is switched off. */
+  clientRateLimiter?: ClientRateLimiter;
+  /** Browser origins allowed to call the API; none by default. */
+  cors?: CorsOptions;
+  /** Largest request body the gateway reads and forwards (default 64 KiB). */
+  requestBodyLimitBytes?: number;
   /** Dependencies besides the upstreams (whose /healthz is always checked) that `/readyz` needs. */
   readiness?: Record<string, ReadinessCheck>;
   metrics?: Registry;
@@ -25,7 +35,8 @@ export interface GatewayAppDeps {
 
 const OPS_ROUTES = new Set(["/readyz", "/metrics", "/openapi.json", "/docs"]);
 const HEALTH_BODY = JSON.stringify({ status: "ok", service: "gateway" });
-const HEALTH_HEADERS = { "content-type": "application/json; charset=utf-8", "content-length": String(HEALTH_BODY.length) };
+const HEALTH_HEADERS = { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "content-length": String(HEALTH_BODY.length), "cache-control": "no-store" };
+const NO_CORS: CorsOptions = { allowedOrigins: new Set(), maxAgeSeconds: 0 };
 
 function opsRouteLabel(path: string): string {
   if (OPS_ROUTES.has(path)) return path;
@@ -33,10 +44,12 @@ function opsRouteLabel(path: string): string {
 }
 
 /**
- * The gateway as a request listener (it does not listen). `/api/...` goes straight to the
- * proxy pipeline on bare node objects, because that path is the hot one; `/healthz` is a
- * constant; everything else is a small Express app. All but `/healthz` get the request id and
- * W3C trace context and are timed in the same histogram the services use.
+ * The gateway as a request listener (it does not listen). Every request is first checked as a
+ * message (target length, one Authorization header, framing; see request-checks.ts). Then
+ * `/api/...` goes straight to the proxy pipeline on bare node objects, because that path is the hot
+ * one; `/healthz` is a constant; everything else is a small Express app. Every answer carries the
+ * security headers; all but `/healthz` get the request id and W3C trace context and are timed in
+ * the same histogram the services use.
  */
 export function createApp(deps: GatewayAppDeps): RequestListener {
   const registry = deps.metrics ?? new Registry();
@@ -60,14 +73,22 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     readiness: { ...deps.readiness, ...upstreamChecks },
     apiDocument: createDocumentProvider([...deps.upstreams.values()].map((upstream) => ({ name: upstream.name, baseUrl: upstream.baseUrl }))),
   });
-  const handleApi = createApiHandler(deps);
+  const handleApi = createApiHandler({
+    upstreams: deps.upstreams,
+    verifyToken: deps.verifyToken,
+    rateLimiter: deps.rateLimiter,
+    clientRateLimiter: deps.clientRateLimiter,
+    cors: createCorsPolicy(deps.cors ?? NO_CORS),
+    bodyLimitBytes: deps.requestBodyLimitBytes ?? 64 * 1024,
+  });
 
   return (req, res) => {
     const url = req.url!;
     const queryStart = url.indexOf("?");
     const path = queryStart === -1 ? url : url.slice(0, queryStart);
+    const refusal = messageRefusal(req);
     // Liveness is polled often and proves only that the process answers: no trace, no metrics.
-    if (path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
+    if (!refusal && path === "/healthz" && (req.method === "GET" || req.method === "HEAD")) {
       res.writeHead(200, HEALTH_HEADERS);
       res.end(HEALTH_BODY);
       return;
@@ -75,16 +96,21 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     const started = performance.now();
     const trace = traceFromTraceparent(req.headers.traceparent as string | undefined);
     const traceparent = toTraceparent(trace);
-    const requestId = (req.headers["x-request-id"] as string | undefined) ?? trace.traceId;
+    const requestId = requestIdFrom(req.headers["x-request-id"], trace.traceId);
+    setSecurityHeaders(res);
     res.setHeader("x-request-id", requestId);
     res.setHeader("traceparent", traceparent);
+    // An answer to a request that carried credentials is that caller's alone: no cache may keep it.
+    if (req.headers.authorization !== undefined) res.setHeader("cache-control", "no-store");
     const context: RequestContext = { path, traceId: trace.traceId, traceparent, requestId, route: "unmatched" };
     res.once("finish", () => {
       duration.observe({ service: "gateway", method: req.method, route: context.route, status: res.statusCode }, (performance.now() - started) / 1000);
     });
 
     runWithTrace(trace, () => {
-      if (path.startsWith("/api/")) {
+      if (refusal) {
+        writeRefusal(res, trace.traceId, refusal);
+      } else if (path.startsWith("/api/")) {
         handleApi(req, res, context).catch((error: unknown) => {
           deps.logger.error({ err: error, method: req.method, url: req.url }, "unhandled gateway error");
           writeProblem(res, trace.traceId, 500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged");

@@ -9,13 +9,25 @@ const upstreamList = z
   .pipe(z.array(z.enum(UPSTREAM_NAMES)))
   .transform((names) => new Set<UpstreamName>(names));
 
-export const gatewayConfigSchema = baseConfigSchema.extend({
+/** `new URL()` normalises, so only a value that survives unchanged is an exact origin (no path, no trailing slash, no wildcard). */
+function isExactOrigin(value: string): boolean {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const originList = z
+  .string()
+  .default("")
+  .transform((s) => s.split(",").map((origin) => origin.trim()).filter(Boolean))
+  .pipe(z.array(z.string().refine(isExactOrigin, "must be an exact origin such as https://shop.example.com (scheme, host, optional port)")))
+  .transform((origins) => new Set(origins));
+
+// JWT_* keys come from the base schema; the service credential secret stays with the services.
+export const gatewayConfigSchema = baseConfigSchema.omit({ SERVICE_TOKEN_SECRET: true }).extend({
   PORT: configFields.port(8080),
-  JWT_SECRET: z.string().min(1).default("local-dev-secret-change-me"),
-  JWT_ISSUER: z.string().min(1).default("ecommerce-local"),
-  JWT_AUDIENCE: z.string().min(1).default("ecommerce-api"),
-  /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat` between the token issuer and the gateway. */
-  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   WALLET_URL: z.url().default("http://127.0.0.1:3001"),
   CATALOG_URL: z.url().default("http://127.0.0.1:3002"),
   COUPON_URL: z.url().default("http://127.0.0.1:3003"),
@@ -35,6 +47,18 @@ export const gatewayConfigSchema = baseConfigSchema.extend({
   BREAKER_ERROR_PERCENTAGE: z.coerce.number().min(1).max(100).default(50),
   /** How long an open breaker fails fast before letting one trial request through. */
   BREAKER_RESET_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Largest request body the gateway buffers and forwards; beyond it the answer is 413 (the services accept 64 KiB of JSON). */
+  REQUEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(64 * 1024),
+  /** Sustained requests per second and client address without a valid token (switched off with RATE_LIMIT_ENABLED=false). */
+  ANON_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
+  /** Requests a client without a token may send at once before the sustained rate applies. */
+  ANON_RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(100),
+  /** Client addresses whose buckets are remembered; the least recently seen is forgotten first. */
+  ANON_RATE_LIMIT_CLIENTS: z.coerce.number().int().min(1).default(100_000),
+  /** Browser origins allowed to call the API (comma-separated, exact); empty answers no CORS headers at all. */
+  CORS_ALLOWED_ORIGINS: originList,
+  /** How long a browser may cache a preflight answer. */
+  CORS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

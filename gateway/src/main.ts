@@ -5,6 +5,7 @@ import { createApp } from "./app.ts";
 import { createTokenVerifier } from "./auth.ts";
 import { loadGatewayConfig, upstreamUrl, type GatewayConfig } from "./config.ts";
 import { UpstreamProxy } from "./proxy.ts";
+import { createClientRateLimiter } from "./client-rate-limit.ts";
 import { createRateLimiter } from "./rate-limit.ts";
 import type { UpstreamName } from "./routing.ts";
 
@@ -54,9 +55,15 @@ export async function start(config: GatewayConfig = loadGatewayConfig(), logger:
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
       clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+      jwksUrl: config.JWT_JWKS_URL,
     }),
     rateLimiter: redis && createRateLimiter(redis, { writesPerSecond: config.RATE_LIMIT_WRITES_PER_SECOND, burst: config.RATE_LIMIT_BURST }, logger),
     readiness: redis ? { redis: () => redis.ping() } : {},
+    clientRateLimiter: config.RATE_LIMIT_ENABLED
+      ? createClientRateLimiter({ requestsPerSecond: config.ANON_RATE_LIMIT_PER_SECOND, burst: config.ANON_RATE_LIMIT_BURST, maxClients: config.ANON_RATE_LIMIT_CLIENTS })
+      : undefined,
+    cors: { allowedOrigins: config.CORS_ALLOWED_ORIGINS, maxAgeSeconds: config.CORS_MAX_AGE_SECONDS },
+    requestBodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,
   });
   const server = await listen(app, config.PORT, config.HOST);
   logger.info({ url: server.url, upstreams: [...upstreams.keys()] }, "gateway listening");

@@ -1,11 +1,10 @@
-import { Agent, request, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders, type ServerResponse } from "node:http";
 import CircuitBreaker from "opossum";
 import type { Logger } from "@shop/logging";
-import type { Identity } from "./auth.ts";
 import { writeProblem } from "./problem-response.ts";
 
-/** Request headers that describe the client's connection or identity, not the request: never forwarded. */
-const DROPPED_REQUEST_HEADERS = new Set([
+/** Request headers never copied from the client: hop-by-hop ones (RFC 9110 §7.6.1) and the ones the gateway sets itself. */
+const NOT_COPIED_REQUEST_HEADERS = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -17,17 +16,27 @@ const DROPPED_REQUEST_HEADERS = new Set([
   "upgrade",
   "expect",
   "host",
-  // Replaced by the gateway: the client must not be able to claim an identity or a trace.
-  "authorization",
+  // The gateway forwards the body it buffered, framed by its own content-length.
+  "content-length",
+  // Services verify the forwarded Authorization themselves; a client-sent identity header must never reach them.
   "x-user-id",
   "x-user-roles",
+  // Replaced by the gateway's own (the id checked, the trace continued).
   "x-request-id",
   "traceparent",
 ]);
-const DROPPED_RESPONSE_HEADERS = ["connection", "keep-alive", "transfer-encoding", "upgrade", "trailer", "proxy-connection"];
+const HOP_BY_HOP_RESPONSE_HEADERS = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "trailer", "proxy-connection"]);
+/**
+ * What a `Connection` header can never remove: message framing, and the credentials the gateway's
+ * decision was based on (the service must check the very token the gateway checked).
+ */
+const PROTECTED_FROM_CONNECTION_TOKENS = new Set(["content-length", "transfer-encoding", "host", "authorization", "x-request-id", "traceparent"]);
 
-/** The upstream answered 5xx: relayed untouched, but counted as a failure by the breaker. */
-class UpstreamServerError extends Error {
+/** Only these upstream answers mean the upstream is unwell; a 500 is a bug that a client may be able to trigger at will. */
+const BREAKER_FAILURE_STATUSES = new Set([502, 503, 504]);
+
+/** The upstream answered 502/503/504: relayed untouched, but counted as a failure by the breaker. */
+class UpstreamUnavailableError extends Error {
   constructor(readonly response: IncomingMessage) {
     super(`upstream answered ${response.statusCode}`);
   }
@@ -40,8 +49,8 @@ export interface ForwardContext {
   traceId: string;
   traceparent: string;
   requestId: string;
-  /** Absent on public routes: nothing about the caller is forwarded. */
-  identity?: Identity;
+  /** The whole request body, read by the gateway; absent for a request without one. */
+  body?: Buffer;
 }
 
 interface Exchange {
@@ -60,15 +69,40 @@ export interface UpstreamProxyOptions {
 /** Connections per upstream; high, because every client request in flight holds one. */
 const MAX_SOCKETS = 256;
 
-/** Deletes the headers a `Connection` header names as hop-by-hop (RFC 9110 §7.6.1). */
-function dropConnectionTokens(headers: Record<string, unknown>, connection: string | string[] | undefined): void {
-  if (typeof connection !== "string" || connection === "keep-alive" || connection === "close") return;
-  for (const token of connection.split(",")) delete headers[token.trim().toLowerCase()];
+/** The header names a `Connection` header lists as hop-by-hop (RFC 9110 §7.6.1), minus the ones it may never remove. */
+function connectionTokens(connection: string | string[] | undefined): Set<string> | undefined {
+  if (connection === undefined || connection === "keep-alive" || connection === "close") return undefined;
+  const tokens = new Set<string>();
+  for (const token of String(connection).split(",")) {
+    const name = token.trim().toLowerCase();
+    if (!PROTECTED_FROM_CONNECTION_TOKENS.has(name)) tokens.add(name);
+  }
+  return tokens;
 }
 
 /**
- * Streams requests to one upstream over a keep-alive pool, behind a circuit breaker: connection
- * errors, timeouts and 5xx answers count as failures; once open, calls fail fast with 503.
+ * The headers sent upstream: the client's end-to-end headers (its Authorization verbatim), then the
+ * gateway's own, set last so nothing the client sent can replace or remove them. A request with a
+ * body always has an explicit content-length: the upstream connection is shared by many clients'
+ * requests, and it is this framing that keeps one request from being read as two.
+ */
+function upstreamHeaders(incoming: IncomingHttpHeaders, context: ForwardContext): OutgoingHttpHeaders {
+  const headers: OutgoingHttpHeaders = {};
+  const dropped = connectionTokens(incoming.connection);
+  for (const name in incoming) {
+    if (!NOT_COPIED_REQUEST_HEADERS.has(name) && !dropped?.has(name)) headers[name] = incoming[name];
+  }
+  headers["x-request-id"] = context.requestId;
+  headers.traceparent = context.traceparent;
+  if (context.body) headers["content-length"] = String(context.body.length);
+  return headers;
+}
+
+/**
+ * Sends requests to one upstream over a keep-alive pool, behind a circuit breaker. Only what says
+ * the upstream is unwell counts as a failure: connection errors, timeouts, and 502/503/504 answers.
+ * A 500 is relayed but not counted, so a client that can make a service fail cannot open the
+ * breaker for everyone. Once open, calls fail fast with 503.
  */
 export class UpstreamProxy {
   readonly name: string;
@@ -120,7 +154,7 @@ export class UpstreamProxy {
     return this.breaker.opened;
   }
 
-  /** Streams `req` to the upstream and the answer back to `res`; always ends `res` one way or another. */
+  /** Sends `req` (with the body the gateway read) to the upstream and streams the answer back to `res`; always ends `res` one way or another. */
   forward(req: IncomingMessage, res: ServerResponse, context: ForwardContext): void {
     if (res.destroyed) return;
     const exchange: Exchange = { req, res, context };
@@ -146,39 +180,28 @@ export class UpstreamProxy {
   private exchange(exchange: Exchange): Promise<IncomingMessage> {
     const { req, res, context } = exchange;
     return new Promise((resolve, reject) => {
-      const headers: OutgoingHttpHeaders = {};
-      const incoming = req.headers;
-      for (const name in incoming) if (!DROPPED_REQUEST_HEADERS.has(name)) headers[name] = incoming[name];
-      dropConnectionTokens(headers, incoming.connection);
-      headers["x-request-id"] = context.requestId;
-      headers.traceparent = context.traceparent;
-      if (context.identity) {
-        headers["x-user-id"] = context.identity.userId;
-        headers["x-user-roles"] = context.identity.rolesHeader;
-      }
-
+      const headers = upstreamHeaders(req.headers, context);
       const upstreamRequest = request({ host: this.host, port: this.port, method: req.method, path: req.url, headers, agent: this.agent, timeout: this.timeoutMs });
       upstreamRequest.on("response", (response) => {
-        if (response.statusCode! >= 500) reject(new UpstreamServerError(response));
+        if (BREAKER_FAILURE_STATUSES.has(response.statusCode!)) reject(new UpstreamUnavailableError(response));
         else resolve(response);
       });
       upstreamRequest.on("timeout", () => upstreamRequest.destroy(new UpstreamTimeoutError(`no data from ${this.name} for ${this.timeoutMs} ms`)));
       // Before the answer this rejects the call; after it, the relay notices the broken response.
       upstreamRequest.on("error", reject);
+      // Destroying the request destroys its socket too, so a half-read answer never goes back to the pool.
       res.once("close", () => {
         if (!res.writableFinished) upstreamRequest.destroy(new ClientGoneError("client closed the connection"));
       });
-
-      // A request without a body is complete already; only bodies are streamed through.
-      if (incoming["content-length"] === undefined && incoming["transfer-encoding"] === undefined) upstreamRequest.end();
-      else req.pipe(upstreamRequest);
+      // The body was read whole by the gateway: upstream, a request is always one complete, framed message.
+      upstreamRequest.end(context.body);
     });
   }
 
   private answerFailure(error: unknown, exchange: Exchange): void {
     const { res, context } = exchange;
     if (error instanceof ClientGoneError) return;
-    if (error instanceof UpstreamServerError) return relay(error.response, res);
+    if (error instanceof UpstreamUnavailableError) return relay(error.response, res);
     if (CircuitBreaker.isOurError(error as Error)) {
       const retryAfter = Math.max(1, Math.ceil((this.openedAt + this.resetTimeoutMs - Date.now()) / 1000));
       return writeProblem(res, context.traceId, 503, "SERVICE_UNAVAILABLE", `the ${this.name} service is failing; requests are paused`, {
@@ -194,17 +217,31 @@ export class UpstreamProxy {
   }
 }
 
+/**
+ * The upstream's end-to-end headers onto `res`. What the gateway already set (request id, security
+ * and CORS headers, `no-store` for an authenticated request) wins; `Vary` is merged.
+ */
+function copyResponseHeaders(upstream: IncomingHttpHeaders, res: ServerResponse): void {
+  const dropped = connectionTokens(upstream.connection);
+  for (const name in upstream) {
+    if (HOP_BY_HOP_RESPONSE_HEADERS.has(name) || dropped?.has(name)) continue;
+    const value = upstream[name]!;
+    if (!res.hasHeader(name)) res.setHeader(name, value);
+    else if (name === "vary") res.setHeader("vary", `${String(res.getHeader("vary"))}, ${String(value)}`);
+  }
+}
+
 /** Streams an upstream answer to the client with its status and end-to-end headers. */
 function relay(response: IncomingMessage, res: ServerResponse): void {
   if (res.destroyed) {
     response.destroy();
     return;
   }
-  const headers = response.headers;
-  const connection = headers.connection;
-  for (const name of DROPPED_RESPONSE_HEADERS) delete headers[name];
-  dropConnectionTokens(headers, connection);
-  res.writeHead(response.statusCode!, headers);
+  copyResponseHeaders(response.headers, res);
+  const status = response.statusCode!;
+  // An error is about one request; no cache may keep it, whatever the upstream said.
+  if (status >= 400) res.setHeader("cache-control", "no-store");
+  res.writeHead(status);
   // An upstream that breaks off mid-body must not leave the client waiting for the rest.
   response.on("error", () => res.destroy());
   response.on("close", () => {

@@ -2,14 +2,37 @@ import { z } from "zod";
 
 export class ConfigError extends Error {}
 
+/** The development defaults of the signing secrets; published in the contract, so never acceptable in production. */
+export const DEVELOPMENT_SECRETS = new Set(["local-dev-secret-change-me", "local-dev-service-secret-change-me"]);
+const MIN_PRODUCTION_SECRET_LENGTH = 32;
+const PLACEHOLDER = /change[-_ ]?me|replace[-_ ]?me|placeholder|example|your[-_ ]?secret/i;
+
+/** Why `value` is not fit to sign tokens in production, or undefined when it is. */
+export function weakSecretReason(value: string): string | undefined {
+  if (DEVELOPMENT_SECRETS.has(value)) return "is the published development default";
+  if (value.length < MIN_PRODUCTION_SECRET_LENGTH) return `must be at least ${MIN_PRODUCTION_SECRET_LENGTH} characters`;
+  if (PLACEHOLDER.test(value)) return "looks like a placeholder";
+  return undefined;
+}
+
+/** With NODE_ENV=production, every `*_SECRET` key must be a real secret: a default would let anyone mint tokens. */
+function weakSecretIssues(config: Record<string, unknown>): string[] {
+  if (config.NODE_ENV !== "production") return [];
+  const issues: string[] = [];
+  for (const [key, value] of Object.entries(config)) {
+    if (!key.endsWith("_SECRET") || typeof value !== "string") continue;
+    const reason = weakSecretReason(value);
+    if (reason) issues.push(`  - ${key}: ${reason}; set a random secret for production`);
+  }
+  return issues;
+}
+
 /** Parses the environment once at boot; every problem is reported together, then the process stops. */
 export function loadConfig<S extends z.ZodType>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
   const result = schema.safeParse(source);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
-  }
-  return result.data;
+  const lines = result.success ? weakSecretIssues(result.data as Record<string, unknown>) : result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
+  if (lines.length) throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
+  return result.data as z.infer<S>;
 }
 
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
@@ -18,6 +41,22 @@ const bool = (fallback: boolean) =>
     .enum(["true", "false", "1", "0"])
     .default(fallback ? "true" : "false")
     .transform((v) => v === "true" || v === "1");
+
+/**
+ * How every process checks its callers (see @shop/auth): user tokens (local HS256, and RS256/ES256
+ * from an identity provider's JWKS) and the credentials services present to each other.
+ */
+const callerAuthFields = {
+  JWT_SECRET: z.string().min(1).default("local-dev-secret-change-me"),
+  JWT_ISSUER: z.string().min(1).default("ecommerce-local"),
+  JWT_AUDIENCE: z.string().min(1).default("ecommerce-api"),
+  /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat` between the token issuer and this process. */
+  JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  /** An external identity provider's key set; unset means local HS256 tokens only. */
+  JWT_JWKS_URL: z.preprocess((value) => (value === "" ? undefined : value), z.url({ protocol: /^https?$/ }).optional()),
+  /** Signs the credentials services present to each other's `/internal/v1/*`; the gateway does not need it. */
+  SERVICE_TOKEN_SECRET: z.string().min(1).default("local-dev-service-secret-change-me"),
+};
 
 /** Keys every service shares; a service's schema extends this with its own. */
 export const baseConfigSchema = z.object({
@@ -32,6 +71,7 @@ export const baseConfigSchema = z.object({
   /** Prefixes every topic and consumer group: isolates test runs and environments sharing a broker. */
   TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(""),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  ...callerAuthFields,
 });
 
 export const configFields = { port, bool };

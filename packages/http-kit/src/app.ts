@@ -1,8 +1,13 @@
 import express, { type Express, type RequestHandler } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { runWithTrace, traceFromTraceparent, toTraceparent, type Logger } from "@shop/logging";
+import { jsonBodyParser } from "./body.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
+import { methodNotAllowedFallback } from "./path-matching.ts";
 import { problem, sendProblem } from "./problem.ts";
+import { requestIdFrom } from "./request-id.ts";
+import type { CallerAuthenticator } from "@shop/auth";
+import { accessGuard } from "./access.ts";
 import { openApiDocument, routerFor, type OpenApiInfo, type RouteSpec } from "./routes.ts";
 
 export type ReadinessCheck = () => Promise<unknown>;
@@ -16,8 +21,10 @@ export interface ServiceAppOptions {
   readiness?: Record<string, ReadinessCheck>;
   /** HTTP status per business error code, on top of the shared ones. */
   errorStatuses?: Record<string, number>;
-  /** Extra handlers mounted before the routes (e.g. internal endpoints that are not in the public document). */
-  extraRouters?: RequestHandler[];
+  /** Service-to-service endpoints (`/internal/v1/...`): served like the routes, left out of the public document. */
+  internalRoutes?: RouteSpec[];
+  /** Checks callers' tokens and service credentials; needed as soon as one route is not public. */
+  auth?: CallerAuthenticator;
   metrics?: Registry;
 }
 
@@ -25,7 +32,8 @@ export interface ServiceAppOptions {
 function traceMiddleware(): RequestHandler {
   return (req, res, next) => {
     const trace = traceFromTraceparent(req.header("traceparent"));
-    const requestId = req.header("x-request-id") ?? trace.traceId;
+    // Echoed and logged: only a short plain client value is kept (see request-id.ts).
+    const requestId = requestIdFrom(req.headers["x-request-id"], trace.traceId);
     res.locals.traceId = trace.traceId;
     res.setHeader("x-request-id", requestId);
     res.setHeader("traceparent", toTraceparent(trace));
@@ -82,7 +90,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   app.use(traceMiddleware());
   app.use(metricsMiddleware(registry, options.service));
-  app.use(express.json({ limit: "64kb", type: ["application/json", "application/*+json"] }));
+  app.use(jsonBodyParser());
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", service: options.service });
@@ -100,8 +108,10 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     res.json(document);
   });
 
-  for (const router of options.extraRouters ?? []) app.use(router);
-  app.use(routerFor(options.routes));
+  const guard = accessGuard(options.auth);
+  app.use(routerFor([...(options.internalRoutes ?? []), ...options.routes], guard));
+  // The operational endpoints above answer other methods with 405, like the routes do.
+  app.use(methodNotAllowedFallback(["/healthz", "/readyz", "/metrics", "/openapi.json"].map((path) => ({ method: "get", path }))));
   app.use(notFoundHandler());
   app.use((error: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
     res.once("finish", () => res.statusCode >= 500 && errorsTotal.inc({ service: options.service }));

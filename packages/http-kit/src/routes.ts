@@ -1,6 +1,8 @@
-import { Router, type Request, type Response } from "express";
+import { Router, type Request, type RequestHandler, type Response } from "express";
 import { z } from "zod";
-import { ValidationError, type FieldIssue } from "@shop/errors";
+import { validatedInput } from "./input-validation.ts";
+import { methodNotAllowedFallback, percentEncodingGuard } from "./path-matching.ts";
+import { accessGuard, type Access } from "./access.ts";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
 type AnySchema = z.ZodType;
@@ -39,6 +41,10 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown, H = unknown> {
   responses: Record<number, ResponseSpec>;
   /** Business error codes this route can answer with, for the document. */
   errors?: string[];
+  /** Who may call it; by default implied by the path (see accessOf). */
+  access?: Access;
+  /** For `service` routes: the services allowed to call. */
+  callers?: string[];
   handler: (input: RouteInput<P, Q, B, H>, context: { req: Request; res: Response }) => Promise<HttpResult> | HttpResult;
 }
 
@@ -51,40 +57,22 @@ export function defineRoute<
   return spec;
 }
 
-function issuesOf(error: z.ZodError, location: string): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: [location, ...issue.path.map(String)].join("."),
-    message: issue.message,
-  }));
-}
-
-function parsePart(schema: unknown, value: unknown, location: string, issues: FieldIssue[]): unknown {
-  if (!schema) return undefined;
-  const result = (schema as AnySchema).safeParse(value);
-  if (result.success) return result.data;
-  issues.push(...issuesOf(result.error, location));
-  return undefined;
-}
-
-export function routerFor(routes: RouteSpec[]): Router {
+/** `guard` builds each route's caller check (see access.ts); without one, only public routes may be served. */
+export function routerFor(routes: RouteSpec[], guard: (route: RouteSpec) => RequestHandler | undefined = accessGuard(undefined)): Router {
   const router = Router();
+  router.use(percentEncodingGuard(routes));
   for (const route of routes) {
-    router[route.method](route.path, async (req, res) => {
-      const issues: FieldIssue[] = [];
-      const input = {
-        params: parsePart(route.params, req.params, "path", issues),
-        query: parsePart(route.query, req.query, "query", issues),
-        body: parsePart(route.body, req.body, "body", issues),
-        headers: parsePart(route.headers, req.headers, "header", issues),
-      };
-      if (issues.length) throw new ValidationError(issues);
+    const checkCaller = guard(route);
+    router[route.method](route.path, ...(checkCaller ? [checkCaller] : []), async (req: Request, res: Response) => {
+      const input = validatedInput(route, req);
       res.locals.route = route.path;
-      const result = await route.handler(input as RouteInput<unknown, unknown, unknown, unknown>, { req, res });
+      const result = await route.handler(input, { req, res });
       if (result.headers) res.set(result.headers);
       if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);
     });
   }
+  router.use(methodNotAllowedFallback(routes));
   return router;
 }
 
@@ -92,6 +80,9 @@ export function routerFor(routes: RouteSpec[]): Router {
 
 const problemSchema = {
   type: "object",
+  description:
+    "RFC 9457 problem. Codes any route may answer besides its own: VALIDATION_FAILED (400, `errors` names the fields), MALFORMED_REQUEST (400, an undecodable body or a body on a route that takes none), " +
+    "METHOD_NOT_ALLOWED (405, with Allow), PAYLOAD_TOO_LARGE (413), UNSUPPORTED_MEDIA_TYPE (415, a body that is not JSON), SERVICE_UNAVAILABLE (503, with Retry-After), INTERNAL_ERROR (500).",
   required: ["type", "title", "status", "detail", "code"],
   properties: {
     type: { type: "string" },

@@ -1,7 +1,7 @@
 export { createTestSchema, TEST_DATABASE, type TestSchema } from "./database.ts";
 export { EventProbe, uniqueTopicPrefix, testInfra, type ReceivedEvent } from "./kafka.ts";
 export { eventually } from "./eventually.ts";
-export { signToken, testJwt, type TokenOverrides } from "./tokens.ts";
+export { signToken, signServiceToken, authHeadersFor, testJwt, type TokenOverrides } from "./tokens.ts";
 export { silentLogger } from "./logger.ts";
 export { build } from "./builders.ts";
 export { TestEventPublisher } from "./test-publisher.ts";

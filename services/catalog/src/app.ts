@@ -1,12 +1,15 @@
 import type { Express } from "express";
+import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { CatalogService } from "./domain/catalog-service.ts";
 import { catalogErrorStatuses } from "./domain/errors.ts";
-import { internalRouter } from "./http/internal-routes.ts";
+import { internalRoutes } from "./http/internal-routes.ts";
 import { catalogRoutes } from "./http/routes.ts";
 
 export interface CatalogAppDeps {
+  /** Checks callers: every route but public reads needs a user token or a service credential. */
+  auth: CallerAuthenticator;
   catalog: CatalogService;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
@@ -16,8 +19,9 @@ export function createApp(deps: CatalogAppDeps): Express {
   return createServiceApp({
     service: "catalog",
     logger: deps.logger,
+    auth: deps.auth,
     routes: catalogRoutes(deps.catalog),
-    extraRouters: [internalRouter(deps.catalog)],
+    internalRoutes: internalRoutes(deps.catalog),
     openApi: { title: "Catalog", version: "1.0.0" },
     readiness: deps.readiness,
     errorStatuses: catalogErrorStatuses,

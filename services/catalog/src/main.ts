@@ -1,3 +1,4 @@
+import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
@@ -74,6 +75,7 @@ export async function start(
         }).then((m) => resources.add("messaging", m, (x) => x.stop()))
       : undefined;
     const app = createApp({
+      auth: createCallerAuthenticator(config),
       catalog,
       logger,
       readiness: {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import type { BalanceDebited } from "@shop/events";
-import { createTestSchema, silentLogger, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+import { authHeadersFor, createTestSchema, silentLogger, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
 import { loadCatalogConfig } from "../src/config.ts";
 import { start, type RunningCatalog } from "../src/main.ts";
 
@@ -38,7 +38,7 @@ interface Answer {
 async function call(method: string, path: string, body?: unknown): Promise<Answer> {
   const response = await fetch(`${catalog.url}${path}`, {
     method,
-    headers: { "content-type": "application/json" },
+    headers: { "content-type": "application/json", ...(await authHeadersFor(path)) },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -315,5 +315,6 @@ test("health, readiness, metrics and unknown routes", async () => {
   expect((await call("GET", "/readyz")).body).toMatchObject({ status: "ready" });
   expect(await (await fetch(`${catalog.url}/metrics`)).text()).toContain("http_request_duration_seconds");
   expectProblem(await call("GET", "/api/v1/nothing-here"), 404, "NOT_FOUND");
-  expectProblem(await call("DELETE", "/api/v1/admin/products/p_x"), 404, "NOT_FOUND");
+  // A known path with a method it does not take is a 405 (see catalog-hostile-input.int.test.ts).
+  expectProblem(await call("DELETE", "/api/v1/admin/products/p_x"), 405, "METHOD_NOT_ALLOWED");
 });

@@ -1,6 +1,7 @@
 import type { Express } from "express";
+import type { CallerAuthenticator } from "@shop/auth";
 import type { Registry } from "prom-client";
-import { createServiceApp, routerFor, type ReadinessCheck } from "@shop/http-kit";
+import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { CampaignService } from "./domain/campaign-service.ts";
 import { couponErrorStatuses } from "./domain/errors.ts";
@@ -10,6 +11,8 @@ import { internalCouponRoutes } from "./http/internal-routes.ts";
 import { couponRoutes } from "./http/routes.ts";
 
 export interface CouponAppDeps {
+  /** Checks callers: every route but public reads needs a user token or a service credential. */
+  auth: CallerAuthenticator;
   campaigns: CampaignService;
   issuing: IssueService;
   reservations: ReservationService;
@@ -23,12 +26,12 @@ export function createApp(deps: CouponAppDeps): Express {
   return createServiceApp({
     service: "coupon",
     logger: deps.logger,
+    auth: deps.auth,
     routes: couponRoutes(deps),
     openApi: { title: "Coupons", version: "1.0.0" },
     readiness: deps.readiness,
     metrics: deps.metrics,
     errorStatuses: couponErrorStatuses,
-    // Validated like the public routes, but kept out of the public OpenAPI document.
-    extraRouters: [routerFor(internalCouponRoutes(deps.reservations))],
+    internalRoutes: internalCouponRoutes(deps.reservations),
   });
 }

@@ -1,3 +1,4 @@
+import { createCallerAuthenticator } from "@shop/auth";
 import { Registry } from "prom-client";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
@@ -68,6 +69,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
     // Released after the server closes: requests already admitted are still answered and written.
     resources.add("issue committer", issuing, (i) => i.quiesce());
     const app = createApp({
+      auth: createCallerAuthenticator(config),
       campaigns,
       issuing,
       reservations,

@@ -4,7 +4,7 @@ import http from "node:http";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
+import { authHeadersFor, createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
 import { loadCouponConfig } from "../src/config.ts";
 import { start, type RunningCoupon } from "../src/main.ts";
 
@@ -81,12 +81,14 @@ export class HttpClient {
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
 
-  request(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
+  /** Without an explicit `authorization`, each call carries the credential its path needs (see authHeadersFor). */
+  async request(method: string, path: string, body?: unknown): Promise<HttpAnswer> {
     const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    const credentials = this.headers.authorization ? {} : await authHeadersFor(path);
     return new Promise((resolve, reject) => {
       const req = http.request(
         `${this.baseUrl}${path}`,
-        { method, agent: this.agent, headers: { ...this.headers, ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) } },
+        { method, agent: this.agent, headers: { ...credentials, ...this.headers, ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

@@ -1,10 +1,13 @@
 import type { Express } from "express";
+import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { OrderService } from "./domain/order-service.ts";
 import { orderErrorStatuses, orderRoutes } from "./http/routes.ts";
 
 export interface OrderAppDeps {
+  /** Checks callers: every route but public reads needs a user token or a service credential. */
+  auth: CallerAuthenticator;
   orders: OrderService;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
@@ -14,6 +17,7 @@ export function createApp(deps: OrderAppDeps): Express {
   return createServiceApp({
     service: "order",
     logger: deps.logger,
+    auth: deps.auth,
     routes: orderRoutes(deps.orders),
     openApi: { title: "Orders", version: "1.0.0" },
     readiness: deps.readiness,

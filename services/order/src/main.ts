@@ -1,3 +1,4 @@
+import { createCallerAuthenticator, createServiceCredentials } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
@@ -28,7 +29,8 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
     const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
-    const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger };
+    const credentials = createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "order" });
+    const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger, credentials };
     const catalog = resources.add("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
     const coupons = resources.add("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
     const changes = new PgOrderChangeFeed(database, logger);
@@ -55,6 +57,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
     const sweeper = config.DEADLINE_SWEEPER_ENABLED ? resources.add("deadline sweeper", new DeadlineSweeper(orders, config.DEADLINE_SWEEP_INTERVAL_MS, logger), (s) => s.stop()) : undefined;
     sweeper?.start();
     const app = createApp({
+      auth: createCallerAuthenticator(config),
       orders,
       logger,
       readiness: {

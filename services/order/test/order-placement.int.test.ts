@@ -314,3 +314,24 @@ test("health, readiness, metrics and the OpenAPI document", async () => {
   );
   expect(doc.body.paths["/api/v1/users/{userId}/orders/{orderId}"].get).toBeDefined();
 });
+
+test("placement proves itself to the catalog and the coupon service; a refused credential is an outage, never a verdict on the coupon", async () => {
+  const userId = newUser();
+  const product = newProduct(2_000);
+  upstream.addCoupon({ userCouponId: `uc-cred-${userId}`, couponId: "c-9", userId, discountAmount: 100, usable: true });
+  const refusedBefore = upstream.calls.refused;
+  expect((await place(userId, { items: [{ productId: product.id, quantity: 1 }], userCouponId: `uc-cred-${userId}` })).status).toBe(202);
+  expect(upstream.calls.refused).toBe(refusedBefore);
+
+  const misconfigured = await startOrderService(db, upstream, { EVENTS_ENABLED: "false", SERVICE_TOKEN_SECRET: "not-the-secret-the-upstreams-know" });
+  try {
+    const viaMisconfigured = httpClient(() => misconfigured.url);
+    const answer = await viaMisconfigured("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: product.id, quantity: 1 }] }, { "idempotency-key": newKey() });
+    expect(answer.status).toBe(503);
+    expect(answer.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", dependency: "catalog" });
+    expect(upstream.calls.refused).toBeGreaterThan(refusedBefore);
+  } finally {
+    await misconfigured.stop();
+  }
+  expect(await ordersOf(userId)).toHaveLength(1);
+});

@@ -1,3 +1,4 @@
+import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
@@ -41,6 +42,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
         )
       : undefined;
     const app = createApp({
+      auth: createCallerAuthenticator(config),
       payments,
       logger,
       readiness: {

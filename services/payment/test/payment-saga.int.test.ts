@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { topicOf, type EventName, type EventPayloads, type OrderFailed, type StockReserved } from "@shop/events";
 import { EventCodec, EventPublisher, createKafka } from "@shop/kafka";
-import { EventProbe, createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+import { authHeadersFor, EventProbe, createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
 import { loadPaymentConfig } from "../src/config.ts";
 import { start, type RunningPayment } from "../src/main.ts";
 
@@ -59,7 +59,7 @@ const paymentsOf = (orderId: string) => db.query<{ status: string; amount: strin
 const handled = (eventId: string) => eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).toHaveLength(1));
 
 async function call(path: string) {
-  const response = await fetch(`${payment.url}${path}`);
+  const response = await fetch(`${payment.url}${path}`, { headers: await authHeadersFor(path) });
    
   const body: any = await response.json();
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", body };

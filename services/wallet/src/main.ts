@@ -1,3 +1,4 @@
+import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
@@ -41,6 +42,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
         )
       : undefined;
     const app = createApp({
+      auth: createCallerAuthenticator(config),
       wallet,
       logger,
       readiness: {

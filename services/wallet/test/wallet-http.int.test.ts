@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
+import { authHeadersFor, createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
 import { loadWalletConfig } from "../src/config.ts";
 import { start, type RunningWallet } from "../src/main.ts";
 
@@ -23,7 +23,7 @@ const newUser = () => `u${Date.now().toString(36)}-${++userSeq}`;
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(`${wallet.url}${path}`, {
     method,
-    headers: { "content-type": "application/json", ...headers },
+    headers: { "content-type": "application/json", ...(await authHeadersFor(path)), ...headers },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { defineRoute, routerFor, type RouteSpec } from "@shop/http-kit";
-import type { RequestHandler } from "express";
+import { defineRoute, type RouteSpec } from "@shop/http-kit";
 import type { CatalogService } from "../domain/catalog-service.ts";
 import { MAX_QUOTE_PRODUCTS } from "../domain/model.ts";
 import { productId, toBody } from "./routes.ts";
@@ -16,6 +15,8 @@ export function internalRoutes(catalog: CatalogService): RouteSpec[] {
       path: "/internal/v1/products/quote",
       summary: "Authoritative names, prices and stock for an order (read from PostgreSQL)",
       tags: ["Internal"],
+      // Placement prices an order here; nothing else needs authoritative prices.
+      callers: ["order"],
       body: z.strictObject({
         productIds: z
           .array(productId)
@@ -29,5 +30,3 @@ export function internalRoutes(catalog: CatalogService): RouteSpec[] {
     }),
   ];
 }
-
-export const internalRouter = (catalog: CatalogService): RequestHandler => routerFor(internalRoutes(catalog));

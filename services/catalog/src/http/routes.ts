@@ -7,7 +7,7 @@ import { PRODUCT_ID_PATTERN } from "../domain/rules.ts";
 export const productId = z.string().regex(PRODUCT_ID_PATTERN, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
 const productParams = z.object({ productId });
 
-const productName = z.string().trim().min(1, "must not be blank").max(MAX_NAME_LENGTH);
+const productName = schemas.text(1, MAX_NAME_LENGTH);
 const price = schemas.positiveInt(MAX_PRICE).describe("KRW");
 const stock = z.number().int("must be an integer").min(0, "must not be negative").max(MAX_STOCK, `must be at most ${MAX_STOCK}`);
 const stockDelta = z

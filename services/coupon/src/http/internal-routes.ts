@@ -14,6 +14,8 @@ export function internalCouponRoutes(reservations: ReservationService): RouteSpe
       path: "/internal/v1/user-coupons/:userCouponId/reservations",
       summary: "Hold a user coupon for an order and price it (idempotent per orderId)",
       tags: ["Internal"],
+      // Only placement reserves a coupon for an order.
+      callers: ["order"],
       params: z.object({ userCouponId: z.uuid("must be a user coupon id (UUID)") }),
       body: z.strictObject({
         userId: schemas.userId,

@@ -9,13 +9,11 @@ import { campaignRuleViolations } from "../domain/rules.ts";
 const couponId = z.uuid("must be a coupon id (UUID)");
 const userParams = z.object({ userId: schemas.userId });
 const amount = schemas.positiveInt(LIMITS.maxAmount);
-const instant = z.iso
-  .datetime({ offset: true, message: "must be an ISO-8601 date-time with a time zone, e.g. 2026-11-23T10:00:00Z" })
-  .transform((s) => new Date(s));
+const instant = schemas.instant();
 
 const createCampaignBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(LIMITS.nameLength),
+    name: schemas.text(1, LIMITS.nameLength),
     discountType: z.enum(["FIXED", "PERCENT"]),
     discountValue: amount.describe("KRW for FIXED, percent (1-100) for PERCENT"),
     maxDiscountAmount: amount.nullable().optional().describe("Cap of the discount in KRW"),
@@ -26,6 +24,9 @@ const createCampaignBody = z
     validForDays: schemas.positiveInt(LIMITS.maxValidForDays).describe("An issued coupon expires this many days after issue"),
   })
   .superRefine((body, ctx) => {
+    // Zod runs this even when a field failed, with that field's raw input (`issueEndsAt: "tomorrow"`):
+    // the rules across fields are only meaningful, and only safe, once every field parsed.
+    if (ctx.issues.length) return;
     for (const issue of campaignRuleViolations(body, new Date())) ctx.addIssue({ code: "custom", path: [issue.field], message: issue.message });
   });
 

@@ -21,7 +21,7 @@ export class HttpProductCatalog implements ProductCatalog {
     this.upstream = new GuardedUpstream(
       "catalog",
       async (productIds: string[]) => {
-        const answer = await postJson(url, { productIds }, options.timeoutMs, toTraceparent());
+        const answer = await postJson(url, { productIds }, options, toTraceparent());
         if (answer.status === 200) {
           const parsed = quoteAnswer.safeParse(answer.body);
           if (!parsed.success) throw new Error(`catalog quote has an unexpected shape: ${parsed.error.message}`);

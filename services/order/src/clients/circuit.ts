@@ -10,6 +10,8 @@ export interface UpstreamOptions {
   /** How long an open circuit fails fast before it lets one trial call through. */
   resetTimeoutMs: number;
   logger: Logger;
+  /** The `Authorization` value proving this is the order service (the upstreams trust no one else). */
+  credentials: () => Promise<string>;
 }
 
 /**
@@ -60,13 +62,13 @@ export class GuardedUpstream<TArgs extends unknown[], TResult> {
   }
 }
 
-/** POSTs JSON with the caller's trace and a deadline; returns the status and the parsed body (if any). */
-export async function postJson(url: string, body: unknown, timeoutMs: number, traceparent: string): Promise<{ status: number; body: unknown }> {
+/** POSTs JSON with the service credential, the caller's trace and a deadline; returns the status and the parsed body (if any). */
+export async function postJson(url: string, body: unknown, options: Pick<UpstreamOptions, "timeoutMs" | "credentials">, traceparent: string): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, application/problem+json", traceparent },
+    headers: { "content-type": "application/json", accept: "application/json, application/problem+json", authorization: await options.credentials(), traceparent },
     body: JSON.stringify(body),
-    signal: AbortSignal.timeout(timeoutMs),
+    signal: AbortSignal.timeout(options.timeoutMs),
   });
   const text = await response.text();
   let parsed: unknown;

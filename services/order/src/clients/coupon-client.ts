@@ -15,15 +15,16 @@ export class HttpCouponReservations implements CouponReservations {
       "coupon",
       async (request: CouponReservationRequest) => {
         const url = new URL(`/internal/v1/user-coupons/${encodeURIComponent(request.userCouponId)}/reservations`, options.baseUrl).toString();
-        const answer = await postJson(url, { userId: request.userId, orderId: request.orderId, orderAmount: request.orderAmount }, options.timeoutMs, toTraceparent());
+        const answer = await postJson(url, { userId: request.userId, orderId: request.orderId, orderAmount: request.orderAmount }, options, toTraceparent());
         if (answer.status === 200 || answer.status === 201) {
           const parsed = reservedAnswer.safeParse(answer.body);
           if (!parsed.success) throw new Error(`coupon reservation has an unexpected shape: ${parsed.error.message}`);
           return { outcome: "RESERVED", couponId: parsed.data.couponId, discountAmount: parsed.data.discountAmount };
         }
         // A 4xx is the coupon service's verdict on this coupon (unknown, not the user's, used, expired…);
-        // 408, 429 and 5xx say nothing about the coupon and count as failures of the service.
-        if (answer.status >= 400 && answer.status < 500 && answer.status !== 408 && answer.status !== 429) {
+        // 401/403 (our credential refused), 408, 429 and 5xx say nothing about the coupon and count as
+        // failures of the service.
+        if (answer.status >= 400 && answer.status < 500 && ![401, 403, 408, 429].includes(answer.status)) {
           const problem = problemAnswer.safeParse(answer.body);
           const code = (problem.success && problem.data.code) || "COUPON_NOT_USABLE";
           const detail = (problem.success && problem.data.detail) || `the coupon service refused the coupon (${answer.status})`;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { TestEventPublisher, build, createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
+import { authHeadersFor, TestEventPublisher, build, createTestSchema, silentLogger, type TestSchema } from "@shop/testing";
 import { loadOrderConfig } from "../../src/config.ts";
 import { start, type RunningOrder } from "../../src/main.ts";
 import type { UpstreamStandIn } from "./upstream-stand-in.ts";
@@ -39,7 +39,7 @@ export function httpClient(baseUrl: () => string) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> => {
     const response = await fetch(`${baseUrl()}${path}`, {
       method,
-      headers: { "content-type": "application/json", ...headers },
+      headers: { "content-type": "application/json", ...(await authHeadersFor(path)), ...headers },
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.text();

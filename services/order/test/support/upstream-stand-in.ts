@@ -1,12 +1,15 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createServiceTokenVerifier } from "@shop/auth";
+import { testJwt } from "@shop/testing";
 
 /**
  * Stands in for the catalog's and the coupon service's internal endpoints, which are outside the
  * scope of the order service's tests (those services are tested on their own; end-to-end tests
  * run the real ones through the gateway). It implements only what placement calls:
  * `POST /internal/v1/products/quote` and `POST /internal/v1/user-coupons/:id/reservations`,
- * with the documented answers, on a free port.
+ * with the documented answers, on a free port. Like the real services, it refuses a call without
+ * the order service's credential (401).
  */
 export interface StandInProduct {
   id: string;
@@ -30,7 +33,7 @@ export interface UpstreamStandIn {
   coupons: Map<string, StandInCoupon>;
   /** userCouponId → orderId holding it. */
   reservations: Map<string, string>;
-  calls: { quote: number; reserve: number };
+  calls: { quote: number; reserve: number; refused: number };
   /** While true the endpoint answers 503, as a sick service would. */
   down: { catalog: boolean; coupon: boolean };
   addProduct(product: StandInProduct): StandInProduct;
@@ -64,13 +67,19 @@ export async function startUpstreamStandIn(): Promise<UpstreamStandIn> {
     products: new Map(),
     coupons: new Map(),
     reservations: new Map(),
-    calls: { quote: 0, reserve: 0 },
+    calls: { quote: 0, reserve: 0, refused: 0 },
     down: { catalog: false, coupon: false },
     addProduct: (p) => (standIn.products.set(p.id, p), p),
     addCoupon: (c) => (standIn.coupons.set(c.userCouponId, c), c),
   };
 
+  const verifyCaller = createServiceTokenVerifier({ secret: testJwt.serviceSecret, clockToleranceSeconds: 0 });
   const server = createServer(async (req, res) => {
+    const caller = await verifyCaller(req.headers.authorization).catch(() => undefined);
+    if (caller?.service !== "order") {
+      standIn.calls.refused++;
+      return send(res, 401, problem(401, "UNAUTHORIZED", "a valid service credential is required"));
+    }
     const body = (await readJson(req).catch(() => undefined)) as Record<string, unknown> | undefined;
     if (req.method === "POST" && req.url === "/internal/v1/products/quote") {
       standIn.calls.quote++;
