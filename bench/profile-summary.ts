@@ -1,0 +1,54 @@
+// Summarises V8 CPU profiles (`.cpuprofile`, e.g. from `BENCH_CPU_PROFILE=order npm run bench`):
+// self time by package / project file and the hottest functions.
+//   npx tsx bench/profile-summary.ts .infra/profiles/CPU.*.cpuprofile
+import { readFileSync } from "node:fs";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Where a frame's code lives: an npm package, a file of this project, node itself, or V8. */
+function ownerOf(url: string): string {
+  if (!url) return "(v8/native)";
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (pkg) return pkg[1]!;
+  if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0];
+  const project = /\/(services\/[^/]+\/src\/[^?]+|packages\/[^/]+\/src\/[^?]+|gateway\/src\/[^?]+)/.exec(url);
+  return project ? project[1]! : url.slice(-60);
+}
+
+const table = (title: string, totals: Map<string, number>, all: number, rows = 15) => {
+  console.log(`  ${title}`);
+  for (const [name, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`    ${((100 * us) / all).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+};
+
+for (const file of process.argv.slice(2)) {
+  const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const byOwner = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let busy = 0;
+  for (const [id, us] of self) {
+    const frame = byId.get(id)!.callFrame;
+    if (frame.functionName === "(idle)" || frame.functionName === "(program)") continue;
+    busy += us;
+    const owner = frame.functionName === "(garbage collector)" ? "(gc)" : ownerOf(frame.url);
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
+    const fn = `${frame.functionName || "(anonymous)"} ${ownerOf(frame.url)}:${frame.lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+  }
+  const wall = (profile.endTime - profile.startTime) / 1e6;
+  console.log(`\n${file}: ${wall.toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s on CPU (${((100 * busy) / 1e6 / wall).toFixed(0)} % of a core)`);
+  table("self time by owner", byOwner, busy);
+  table("hottest functions", byFunction, busy, 20);
+}
