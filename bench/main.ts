@@ -50,10 +50,12 @@ if (wanted("coupon")) {
   const { run } = await import("../services/coupon/bench/coupon-rush.ts");
   results.push(...(await run(gateway, { seconds, connections })));
 }
+let orderReport = "";
 if (wanted("orders")) {
-  const { run } = await import("./orders.ts");
-  results.push(...(await run(gateway, { seconds, connections })));
+  const { run, formatOrderResults } = await import("./orders.ts");
+  orderReport = formatOrderResults((await run(gateway, { seconds })).orders);
 }
 
 console.log(`\n${report(baseline, results)}\n`);
+if (orderReport) console.log(`${orderReport}\n(placement/s: accepted orders per second of load; completed/s: completions on order.completed.v1 per second from the first placement to the last completion; p50/p99: placement → completion seen on the topic)\n`);
 console.log(`(${seconds} s per scenario, ${connections} connections, autocannon in the same process as the orchestrator; everything on this machine)`);

@@ -25,10 +25,13 @@ const CLIENT_ERROR_ANSWERS: Record<string, ClientErrorAnswer> = {
 };
 const MALFORMED: ClientErrorAnswer = { status: 400, code: "MALFORMED_REQUEST", detail: "the request is not valid HTTP/1.1 (request line, headers or message framing)" };
 
+/** No request to continue a trace from: a fresh trace id still lets a report be matched to a log line. */
+const problemBody = (answer: ClientErrorAnswer) =>
+  JSON.stringify({ ...problem(answer.status, answer.code, answer.detail, { title: STATUS_CODES[answer.status] ?? "Error" }), traceId: randomBytes(16).toString("hex") });
+
 /** A complete raw HTTP/1.1 answer: no request or response object exists when the parser gives up. */
 function rawProblemResponse(answer: ClientErrorAnswer): string {
-  // No request means no traceparent to continue: a fresh trace id still lets a report be matched to a log line.
-  const body = JSON.stringify({ ...problem(answer.status, answer.code, answer.detail, { title: STATUS_CODES[answer.status] ?? "Error" }), traceId: randomBytes(16).toString("hex") });
+  const body = problemBody(answer);
   return [
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? "Error"}`,
     "content-type: application/problem+json; charset=utf-8",
@@ -66,9 +69,24 @@ function endWithProblem(socket: Socket, answer: ClientErrorAnswer): void {
 
 const CONNECT_REFUSED: ClientErrorAnswer = { status: 405, code: "METHOD_NOT_ALLOWED", detail: "CONNECT is not supported: this is not a proxy" };
 
+const MISSING_HOST: ClientErrorAnswer = { status: 400, code: "MALFORMED_REQUEST", detail: "an HTTP/1.1 request must carry a Host header" };
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host is refused. Node can check that itself, but its
+ * answer bypasses `clientError` and has no body; this one is problem+json like every other error.
+ */
+function requiringHost(handler: RequestListener): RequestListener {
+  return (req, res) => {
+    if (req.headers.host !== undefined || req.httpVersion === "1.0") return handler(req, res);
+    const body = problemBody(MISSING_HOST);
+    res.writeHead(400, { "content-type": "application/problem+json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store", "x-content-type-options": "nosniff", connection: "close" });
+    res.end(body);
+  };
+}
+
 /** Listens on `port` (0 picks a free one) and closes idle keep-alive sockets on shutdown. */
 export async function listen(handler: RequestListener, port: number, host = "127.0.0.1"): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 65_000 }, handler);
+  const server = createServer({ keepAliveTimeout: 65_000, requireHostHeader: false }, requiringHost(handler));
   server.on("clientError", answerClientError);
   // Node hands CONNECT to this event instead of the handler, and without a listener drops the connection without a word.
   server.on("connect", (_req, socket: Socket) => endWithProblem(socket, CONNECT_REFUSED));

@@ -7,7 +7,7 @@ import type { SqlExecutor } from "./sql.ts";
  * about 0.6 ms of CPU per query and its interactive transactions several round trips more; plain
  * pg about 0.1 ms. Prisma keeps the schemas, the migrations and the cold paths.
  */
-export function createSqlPool(db: DatabaseLocation, options: { size: number; name: string; connectionTimeoutMs?: number }): pg.Pool {
+export function createSqlPool(db: DatabaseLocation, options: { size: number; name: string; connectionTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): pg.Pool {
   return new pg.Pool({
     host: db.host,
     port: db.port,
@@ -18,7 +18,8 @@ export function createSqlPool(db: DatabaseLocation, options: { size: number; nam
     // A request waiting longer than this for a connection fails (503) instead of queueing forever.
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
     idleTimeoutMillis: 30_000,
-    options: `-c search_path="${db.schema}"`,
+    // A transaction left open (a stuck handler, a lost client) is ended by the server instead of holding its locks.
+    options: `-c search_path="${db.schema}" -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 15_000}`,
     application_name: options.name,
   });
 }

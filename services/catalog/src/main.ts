@@ -2,12 +2,11 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
-import { startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
 import { loadCatalogConfig, redisKeyPrefix, type CatalogConfig } from "./config.ts";
-import { PrismaCatalogStore } from "./data/catalog-store.ts";
+import { PgCatalogStore } from "./data/catalog-store.ts";
 import { RedisProductCache } from "./data/product-cache.ts";
-import { createPrismaClient } from "./data/prisma.ts";
 import { createRedis, whenReady } from "./data/redis.ts";
 import { RedisSalesRanking } from "./data/sales-ranking.ts";
 import { CatalogService } from "./domain/catalog-service.ts";
@@ -41,10 +40,10 @@ export async function start(
   try {
     const now = options.now ?? (() => new Date());
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog" }), (p) => p.end());
     const redis = resources.add("redis", createRedis(config.REDIS_URL, logger), (r) => r.disconnect());
     const keyPrefix = redisKeyPrefix(config);
-    const store = new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX);
+    const store = new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX);
     const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
       keyPrefix,
       dayTtlMs: config.TOP_SELLERS_DAY_TTL_MS,
@@ -79,7 +78,7 @@ export async function start(
       catalog,
       logger,
       readiness: {
-        postgres: () => prisma.$queryRaw`SELECT 1`,
+        postgres: () => pool.query("SELECT 1"),
         redis: () => redis.ping(),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),
       },

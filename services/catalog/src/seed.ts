@@ -1,8 +1,8 @@
 import { parseDatabaseUrl } from "@shop/config";
 import { createLogger } from "@shop/logging";
+import { createSqlPool } from "@shop/outbox";
 import { loadCatalogConfig, type CatalogConfig } from "./config.ts";
-import { PrismaCatalogStore } from "./data/catalog-store.ts";
-import { createPrismaClient } from "./data/prisma.ts";
+import { PgCatalogStore } from "./data/catalog-store.ts";
 import { seedDemoCatalog as seedStore } from "./domain/seeding.ts";
 
 /**
@@ -11,11 +11,11 @@ import { seedDemoCatalog as seedStore } from "./domain/seeding.ts";
  */
 export async function seedDemoCatalog(config: CatalogConfig = loadCatalogConfig()): Promise<number> {
   const database = parseDatabaseUrl(config.DATABASE_URL);
-  const prisma = createPrismaClient(database, 1);
+  const pool = createSqlPool(database, { size: 1, name: "catalog-seed" });
   try {
-    return await seedStore(new PrismaCatalogStore(prisma, database.schema, config.TOPIC_PREFIX));
+    return await seedStore(new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX));
   } finally {
-    await prisma.$disconnect();
+    await pool.end();
   }
 }
 

@@ -6,9 +6,9 @@ import { Redis } from "ioredis";
 import { parseDatabaseUrl } from "@shop/config";
 import type { BalanceDebited } from "@shop/events";
 import { createTestSchema, silentLogger, uniqueTopicPrefix } from "@shop/testing";
-import { PrismaCatalogStore } from "../src/data/catalog-store.ts";
+import { createSqlPool } from "@shop/outbox";
+import { PgCatalogStore } from "../src/data/catalog-store.ts";
 import { RedisProductCache } from "../src/data/product-cache.ts";
-import { createPrismaClient } from "../src/data/prisma.ts";
 import { RedisSalesRanking } from "../src/data/sales-ranking.ts";
 import { CatalogService } from "../src/domain/catalog-service.ts";
 import type { CatalogStore } from "../src/domain/ports.ts";
@@ -19,9 +19,9 @@ const POOL = 10;
 
 const db = await createTestSchema({ migrationsDir, label: "catalog-measure" });
 const database = parseDatabaseUrl(db.databaseUrl);
-const prisma = createPrismaClient(database, POOL);
+const pool = createSqlPool(database, { size: POOL, name: "catalog-measure" });
 const redis = new Redis("redis://127.0.0.1:6379/11");
-const store = new PrismaCatalogStore(prisma, database.schema, "measure.");
+const store = new PgCatalogStore(pool, database.schema, "measure.");
 const keyPrefix = uniqueTopicPrefix("measure");
 const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), { keyPrefix, dayTtlMs: 60_000, rankingTtlMs: 1000, logger: silentLogger });
 const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, 500, silentLogger), ranking);
@@ -105,7 +105,7 @@ try {
   await contention("one global lock", new StockService(globallyLocked, ranking));
   await cacheReads();
 } finally {
-  await prisma.$disconnect();
+  await pool.end();
   redis.disconnect();
   await db.drop();
 }

@@ -6,8 +6,8 @@ import { topicOf, type EventName, type EventPayloads, type OrderCompleted } from
 import { EventCodec, EventPublisher, createKafka } from "@shop/kafka";
 import { createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
 import { loadCatalogConfig } from "../src/config.ts";
-import { PrismaCatalogStore, type DaySalesSnapshot } from "../src/data/catalog-store.ts";
-import { createPrismaClient, type PrismaClient } from "../src/data/prisma.ts";
+import { createSqlPool } from "@shop/outbox";
+import { PgCatalogStore, type DaySalesSnapshot, type SqlPool } from "../src/data/catalog-store.ts";
 import { RedisSalesRanking } from "../src/data/sales-ranking.ts";
 import { start, type RunningCatalog } from "../src/main.ts";
 
@@ -128,8 +128,8 @@ test("the top sellers count the last three Seoul days, once per order, and survi
 
 describe("the Redis ranking counts each committed sale exactly once, whatever the interleaving with a rebuild", () => {
   const day = "2026-10-01";
-  let prisma: PrismaClient;
-  let store: PrismaCatalogStore;
+  let pool: SqlPool;
+  let store: PgCatalogStore;
   let productId: string;
   /** When set, a rebuild waits here between reading PostgreSQL and writing Redis. */
   let rebuildGate: Promise<void> | null = null;
@@ -137,8 +137,8 @@ describe("the Redis ranking counts each committed sale exactly once, whatever th
 
   beforeAll(async () => {
     const database = parseDatabaseUrl(db.databaseUrl);
-    prisma = createPrismaClient(database, 5);
-    store = new PrismaCatalogStore(prisma, database.schema, prefix);
+    pool = createSqlPool(database, { size: 5, name: "catalog-top-test" });
+    store = new PgCatalogStore(pool, database.schema, prefix);
     productId = (await catalog.catalog.createProduct({ name: "경합 상품", price: 1_000, stock: 10 })).id;
     const load = async (d: string): Promise<DaySalesSnapshot> => {
       const snapshot = await store.daySalesSnapshot(d);
@@ -148,7 +148,7 @@ describe("the Redis ranking counts each committed sale exactly once, whatever th
     rankings = new RedisSalesRanking(redis, load, { keyPrefix: `${prefix}exact:`, dayTtlMs: 60_000, rankingTtlMs: 0, logger: silentLogger });
   });
   afterAll(async () => {
-    await prisma?.$disconnect();
+    await pool?.end();
   });
 
   /** A committed sale; returns its marker for the (possibly late) report. */

@@ -2,11 +2,10 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
-import { startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
 import { loadPaymentConfig, type PaymentConfig } from "./config.ts";
-import { PrismaPaymentStore } from "./data/payment-store.ts";
-import { createPrismaClient } from "./data/prisma.ts";
+import { SqlPaymentStore } from "./data/payment-store.ts";
 import { PaymentService } from "./domain/payment-service.ts";
 import { paymentEventHandlers } from "./events/handlers.ts";
 
@@ -23,8 +22,10 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
-    const payments = new PaymentService(new PrismaPaymentStore(prisma, database.schema, config.TOPIC_PREFIX), { maxAmount: config.PAYMENT_MAX_AMOUNT });
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "payment" }), (p) => p.end());
+    // An idle connection the server closes is dropped by the pool; without a listener it would crash the process.
+    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    const payments = new PaymentService(new SqlPaymentStore(pool, database.schema, config.TOPIC_PREFIX), { maxAmount: config.PAYMENT_MAX_AMOUNT });
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -46,7 +47,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
       payments,
       logger,
       readiness: {
-        postgres: () => prisma.$queryRaw`SELECT 1`,
+        postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),
       },
     });

@@ -33,9 +33,10 @@ export class PaymentService {
     return this.store.transaction(async (tx) => {
       if (!(await tx.claimEvent(event.eventId, ON_STOCK_RESERVED))) return;
       await tx.lockOrder(event.orderId);
-      if (await tx.isOrderFailed(event.orderId)) return;
+      const state = await tx.findOrderState(event.orderId);
+      if (state.failed) return;
       // One payment per order, whatever eventId a repeated StockReserved carries.
-      if (await tx.findPaymentOfOrder(event.orderId)) return;
+      if (state.payment) return;
       const base = { orderId: event.orderId, userId: event.userId };
       const verdict = judgePayment(event.amount, this.options.maxAmount);
       if (verdict.approved) {
@@ -57,8 +58,8 @@ export class PaymentService {
       if (!(await tx.claimEvent(event.eventId, ON_ORDER_FAILED))) return;
       await tx.lockOrder(event.orderId);
       await tx.recordFailedOrder(event.orderId, event.userId, event.failureCode);
-      const payment = await tx.findPaymentOfOrder(event.orderId);
-      if (payment?.status === "COMPLETED") await tx.cancelPayment(payment.paymentId);
+      // Only a COMPLETED payment is cancelled: a declined (FAILED) one stays declined.
+      await tx.cancelCompletedPayment(event.orderId);
     });
   }
 }

@@ -4,14 +4,21 @@ import type { DomainEvent } from "@shop/events";
 
 export type { DomainEvent };
 
+export interface OrderPaymentState {
+  /** The order is known to have failed (OrderFailed was seen). */
+  failed: boolean;
+  payment: Payment | null;
+}
+
 /** Everything a use case may do inside one database transaction. */
 export interface PaymentTransaction {
   /** Serializes work on one order (a transaction-scoped lock on that order only). */
   lockOrder(orderId: string): Promise<void>;
-  findPaymentOfOrder(orderId: string): Promise<Payment | null>;
+  /** Whether the order is known to have failed, and its payment if it has one (read together: one round trip). */
+  findOrderState(orderId: string): Promise<OrderPaymentState>;
   insertPayment(payment: Omit<Payment, "createdAt">): Promise<Payment>;
-  cancelPayment(paymentId: string): Promise<void>;
-  isOrderFailed(orderId: string): Promise<boolean>;
+  /** The order's payment becomes CANCELLED if it is COMPLETED (a conditional update: one round trip); false when none was. */
+  cancelCompletedPayment(orderId: string): Promise<boolean>;
   /** Idempotent: the first failure of an order is the one kept. */
   recordFailedOrder(orderId: string, userId: string, failureCode: string): Promise<void>;
   /** False when this consumer already handled the event. */
