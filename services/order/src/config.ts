@@ -22,6 +22,12 @@ export const orderConfigSchema = baseConfigSchema.extend({
   /** How often this instance looks for overdue orders (every instance may; rows are claimed with SKIP LOCKED). */
   DEADLINE_SWEEP_INTERVAL_MS: millis(1_000, 10),
   DEADLINE_SWEEPER_ENABLED: configFields.bool(true),
+  /** Load shedding: refuse placement (503, Retry-After) while the saga backlog's head has waited longer than this; default a third of SAGA_TIMEOUT_MS. */
+  ADMISSION_MAX_BACKLOG_AGE_MS: z.coerce.number().int().min(100).optional(),
+  /** …or while more orders than this are PENDING. */
+  ADMISSION_MAX_PENDING_ORDERS: z.coerce.number().int().min(1).default(5_000),
+  /** How often the backlog is sampled; 0 switches load shedding off. */
+  ADMISSION_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(0).default(250),
 });
 
 export type OrderConfig = z.infer<typeof orderConfigSchema>;

@@ -2,16 +2,17 @@ import { createCallerAuthenticator, createServiceCredentials } from "@shop/auth"
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
-import { startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
 import { HttpProductCatalog } from "./clients/catalog-client.ts";
 import { HttpCouponReservations } from "./clients/coupon-client.ts";
 import { loadOrderConfig, type OrderConfig } from "./config.ts";
 import { PgOrderChangeFeed } from "./data/order-change-feed.ts";
-import { PrismaOrderStore } from "./data/order-store.ts";
-import { createPrismaClient } from "./data/prisma.ts";
+import { PgOrderStore } from "./data/order-store.ts";
 import { OrderService } from "./domain/order-service.ts";
 import { orderEventHandlers } from "./events/handlers.ts";
+import { admitPlacement } from "./domain/admission.ts";
+import { BacklogSampler } from "./jobs/backlog-sampler.ts";
 import { DeadlineSweeper } from "./jobs/deadline-sweeper.ts";
 
 export interface RunningOrder {
@@ -23,18 +24,37 @@ export interface RunningOrder {
   stop(): Promise<void>;
 }
 
+/** The backlog's head is its 20th-oldest order: a few stuck orders must not close the shop. */
+const BACKLOG_HEAD_POSITION = 20;
+
 /** Owns the port and every connection; `stop()` releases them in reverse order. */
 export async function start(config: OrderConfig = loadOrderConfig(), logger: Logger = createLogger("order", config.LOG_LEVEL)): Promise<RunningOrder> {
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "order" }), (p) => p.end());
+    // An idle connection that breaks (a database restart) is dropped by the pool; unheard, the error would end the process.
+    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
     const credentials = createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "order" });
     const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger, credentials };
     const catalog = resources.add("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
     const coupons = resources.add("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
     const changes = new PgOrderChangeFeed(database, logger);
-    const orders = new OrderService(new PrismaOrderStore(prisma, database.schema, config.TOPIC_PREFIX), catalog, coupons, changes, { sagaTimeoutMs: config.SAGA_TIMEOUT_MS });
+    // Load shedding reads a sample, never the database, on the placement path.
+    let backlog: BacklogSampler | undefined;
+    const limits = {
+      maxHeadAgeMs: config.ADMISSION_MAX_BACKLOG_AGE_MS ?? Math.round(config.SAGA_TIMEOUT_MS / 3),
+      maxPending: config.ADMISSION_MAX_PENDING_ORDERS,
+      staleAfterMs: Math.max(5_000, config.ADMISSION_SAMPLE_INTERVAL_MS * 10),
+    };
+    const orders = new OrderService(new PgOrderStore(pool, database.schema, config.TOPIC_PREFIX), catalog, coupons, changes, {
+      sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
+      admission: () => admitPlacement(backlog?.latest, limits, Date.now()),
+    });
+    if (config.ADMISSION_SAMPLE_INTERVAL_MS > 0) {
+      backlog = resources.add("backlog sampler", new BacklogSampler(() => orders.sagaBacklog(BACKLOG_HEAD_POSITION), config.ADMISSION_SAMPLE_INTERVAL_MS, logger), (s) => s.stop());
+      backlog.start();
+    }
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -61,7 +81,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
       orders,
       logger,
       readiness: {
-        postgres: () => prisma.$queryRaw`SELECT 1`,
+        postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),
       },
     });

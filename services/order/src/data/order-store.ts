@@ -1,97 +1,230 @@
-import { Prisma } from "./generated/prisma/client.ts";
-import { appendEvents, claimInboxEvent } from "@shop/outbox";
+import type { Pool } from "pg";
+import { appendEvents, claimInboxEvent, inTransaction, type SqlTransaction } from "@shop/outbox";
 import type { FailureCode, Order, Page, StepStatus, TimelineEntry, TimelineStep } from "../domain/model.ts";
 import type { DomainEvent, IdempotencyClaim, NewOrder, OrderChanges, OrderStore, OrderTransaction } from "../domain/ports.ts";
 import { orderChangeChannel } from "./order-change-feed.ts";
-import type { PrismaClient } from "./prisma.ts";
 
-type Tx = Prisma.TransactionClient;
+/**
+ * Plain `pg` (Prisma keeps the schema and the migrations). Every read of an order is one
+ * statement: its items (in request order) and its timeline (in the order it was recorded) come
+ * along as JSON arrays. Tables are unqualified: the pool's search_path is the service schema.
+ */
 
-/** Items in request order, the timeline in the order it was recorded. */
-const withDetails = {
-  items: { orderBy: { position: "asc" } },
-  timeline: { orderBy: { id: "asc" } },
-} satisfies Prisma.OrderInclude;
+/** An order row with its details; BIGINT columns arrive as strings, JSON as parsed values. */
+interface OrderRow {
+  order_id: string;
+  user_id: string;
+  status: Order["status"];
+  subtotal: string;
+  discount_amount: string;
+  total_amount: string;
+  user_coupon_id: string | null;
+  payment_id: string | null;
+  failure_code: string | null;
+  deadline_at: Date;
+  completion_event_id: string;
+  created_at: Date;
+  updated_at: Date;
+  items: { productId: string; name: string; quantity: number; unitPrice: number | string }[];
+  /** `at` as JSON text (ISO 8601 with an offset). */
+  timeline: { step: string; status: string; at: string }[];
+}
 
-type OrderRow = Prisma.OrderGetPayload<{ include: typeof withDetails }>;
+const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
+
+const columnsOf = (alias: string) => ORDER_COLUMNS.split(", ").map((column) => `${alias}.${column}`).join(", ");
+
+/** The order columns of `alias` plus its items and timeline, for a SELECT list. */
+const withDetails = (alias: string) => `
+  ${columnsOf(alias)},
+  COALESCE((SELECT json_agg(json_build_object('productId', i.product_id, 'name', i.name, 'quantity', i.quantity, 'unitPrice', i.unit_price) ORDER BY i.position)
+            FROM order_items i WHERE i.order_id = ${alias}.order_id), '[]'::json) AS items,
+  COALESCE((SELECT json_agg(json_build_object('step', t.step, 'status', t.status, 'at', t.at) ORDER BY t.id)
+            FROM order_timeline t WHERE t.order_id = ${alias}.order_id), '[]'::json) AS timeline`;
 
 const toOrder = (row: OrderRow): Order => ({
-  orderId: row.orderId,
-  userId: row.userId,
+  orderId: row.order_id,
+  userId: row.user_id,
   status: row.status,
   items: row.items.map((i) => ({ productId: i.productId, name: i.name, quantity: i.quantity, unitPrice: Number(i.unitPrice) })),
   subtotal: Number(row.subtotal),
-  discountAmount: Number(row.discountAmount),
-  totalAmount: Number(row.totalAmount),
-  userCouponId: row.userCouponId,
-  paymentId: row.paymentId,
-  failureCode: row.failureCode as FailureCode | null,
-  deadlineAt: row.deadlineAt,
-  completionEventId: row.completionEventId,
-  createdAt: row.createdAt,
-  updatedAt: row.updatedAt,
-  timeline: row.timeline.map((t) => ({ step: t.step as TimelineStep, status: t.status as StepStatus, at: t.at })),
+  discountAmount: Number(row.discount_amount),
+  totalAmount: Number(row.total_amount),
+  userCouponId: row.user_coupon_id,
+  paymentId: row.payment_id,
+  failureCode: row.failure_code as FailureCode | null,
+  deadlineAt: row.deadline_at,
+  completionEventId: row.completion_event_id,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+  timeline: row.timeline.map((t) => ({ step: t.step as TimelineStep, status: t.status as StepStatus, at: new Date(t.at) })),
 });
 
-class PrismaOrderTransaction implements OrderTransaction {
+/**
+ * One statement: the order, its items and its timeline. The order is created as given, so what
+ * was written is what comes back (timestamps are whole milliseconds, as in the columns).
+ */
+const INSERT_ORDER = `
+  WITH o AS (
+    INSERT INTO orders (order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at)
+    VALUES ($1, $2, $3::order_status, $4::bigint, $5::bigint, $6::bigint, $7, $8, $9, $10::timestamptz, $11::uuid, $12::timestamptz, $12::timestamptz)
+    RETURNING order_id
+  ), items AS (
+    INSERT INTO order_items (order_id, position, product_id, name, quantity, unit_price)
+    SELECT o.order_id, item.n - 1, item.product_id, item.name, item.quantity, item.unit_price
+    FROM o, unnest($13::text[], $14::text[], $15::int[], $16::bigint[]) WITH ORDINALITY AS item(product_id, name, quantity, unit_price, n)
+  ), timeline AS (
+    INSERT INTO order_timeline (order_id, step, status, at)
+    SELECT o.order_id, entry.step, entry.status, entry.at
+    FROM o, unnest($17::text[], $18::text[], $19::timestamptz[]) WITH ORDINALITY AS entry(step, status, at, n)
+    ORDER BY entry.n
+  )
+  SELECT 1`;
+
+/**
+ * Lock, then read: the row comes from the lock (after a wait, its latest committed version, so
+ * status, failure code and payment id are current). The items never change; the timeline is read
+ * in the statement's snapshot, so after waiting for another transaction on the same order it may
+ * lack the steps that one recorded (nothing decided under the lock reads the timeline).
+ */
+const LOCK_ORDER = `
+  WITH locked AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1 FOR UPDATE)
+  SELECT ${withDetails("locked")} FROM locked`;
+
+/** SKIP LOCKED: an order another instance (or a saga event) is working on is left to it. */
+const LOCK_OVERDUE = `
+  WITH overdue AS (
+    SELECT ${ORDER_COLUMNS} FROM orders
+    WHERE status = 'PENDING' AND deadline_at <= $1::timestamptz
+    ORDER BY deadline_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+  )
+  SELECT ${withDetails("overdue")} FROM overdue ORDER BY overdue.deadline_at`;
+
+/** The status change and, delivered on commit to every instance, the wake-up of `Prefer: wait` requests. */
+const UPDATE_ORDER = `
+  WITH changed AS (
+    UPDATE orders SET status = $2::order_status, failure_code = $3, payment_id = $4, updated_at = now()
+    WHERE order_id = $1
+    RETURNING order_id
+  )
+  SELECT pg_notify($5, changed.order_id) FROM changed`;
+
+/** Steps already recorded for the order (unique per order and step) are left as they are. */
+const APPEND_TIMELINE = `
+  INSERT INTO order_timeline (order_id, step, status, at)
+  SELECT $1, entry.step, entry.status, entry.at
+  FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS entry(step, status, at, n)
+  ORDER BY entry.n
+  ON CONFLICT DO NOTHING`;
+
+const FIND_ORDER = `SELECT ${withDetails("o")} FROM orders o WHERE o.order_id = $1`;
+
+const LIST_ORDERS = `
+  SELECT o.seq, ${withDetails("o")} FROM orders o
+  WHERE o.user_id = $1 AND ($2::bigint IS NULL OR o.seq < $2::bigint)
+  ORDER BY o.seq DESC
+  LIMIT $3`;
+
+/**
+ * One statement per attempt to take an Idempotency-Key: insert a fresh claim; failing that, take
+ * over a stale unanswered claim of the same request; and report the stored row. All three see one
+ * snapshot, so the stored row is as it was before the takeover (only its hash and answer are used).
+ */
+const CLAIM_KEY = `
+  WITH claimed AS (
+    INSERT INTO idempotent_requests (user_id, key, request_hash, order_id, status_code, response_body)
+    VALUES ($1, $2, $3, $4, 0, 'null'::jsonb)
+    ON CONFLICT DO NOTHING
+    RETURNING order_id
+  ), taken AS (
+    UPDATE idempotent_requests SET claimed_at = now()
+    WHERE user_id = $1 AND key = $2 AND status_code = 0 AND request_hash = $3
+      AND claimed_at < now() - $5::int * interval '1 millisecond'
+      AND NOT EXISTS (SELECT 1 FROM claimed)
+    RETURNING order_id
+  )
+  SELECT 'claimed' AS outcome, order_id, NULL::text AS request_hash, NULL::int AS status_code, NULL::jsonb AS response_body FROM claimed
+  UNION ALL
+  SELECT 'taken', order_id, NULL, NULL, NULL FROM taken
+  UNION ALL
+  SELECT 'stored', order_id, request_hash, status_code, response_body FROM idempotent_requests
+  WHERE user_id = $1 AND key = $2 AND NOT EXISTS (SELECT 1 FROM claimed)`;
+
+interface ClaimRow {
+  outcome: "claimed" | "taken" | "stored";
+  order_id: string;
+  request_hash: string | null;
+  status_code: number | null;
+  response_body: unknown;
+}
+
+class PgOrderTransaction implements OrderTransaction {
   constructor(
-    private readonly tx: Tx,
+    private readonly tx: SqlTransaction,
     private readonly schema: string,
     private readonly topicPrefix: string,
   ) {}
 
   async insertOrder(order: NewOrder): Promise<Order> {
-    const row = await this.tx.order.create({
-      data: {
-        orderId: order.orderId,
-        userId: order.userId,
-        status: order.status,
-        subtotal: BigInt(order.subtotal),
-        discountAmount: BigInt(order.discountAmount),
-        totalAmount: BigInt(order.totalAmount),
-        userCouponId: order.userCouponId,
-        paymentId: order.paymentId,
-        failureCode: order.failureCode,
-        deadlineAt: order.deadlineAt,
-        completionEventId: order.completionEventId,
-        createdAt: order.createdAt,
-        updatedAt: order.createdAt,
-        items: { create: order.items.map((i, position) => ({ position, productId: i.productId, name: i.name, quantity: i.quantity, unitPrice: BigInt(i.unitPrice) })) },
-        timeline: { create: order.timeline.map((t) => ({ step: t.step, status: t.status, at: t.at })) },
-      },
-      include: withDetails,
-    });
-    return toOrder(row);
+    await this.tx.execute(INSERT_ORDER, [
+      order.orderId,
+      order.userId,
+      order.status,
+      order.subtotal,
+      order.discountAmount,
+      order.totalAmount,
+      order.userCouponId,
+      order.paymentId,
+      order.failureCode,
+      order.deadlineAt.toISOString(),
+      order.completionEventId,
+      order.createdAt.toISOString(),
+      order.items.map((i) => i.productId),
+      order.items.map((i) => i.name),
+      order.items.map((i) => i.quantity),
+      order.items.map((i) => i.unitPrice),
+      order.timeline.map((t) => t.step),
+      order.timeline.map((t) => t.status),
+      order.timeline.map((t) => t.at.toISOString()),
+    ]);
+    return {
+      orderId: order.orderId,
+      userId: order.userId,
+      status: order.status,
+      items: order.items.map((i) => ({ productId: i.productId, name: i.name, quantity: i.quantity, unitPrice: i.unitPrice })),
+      subtotal: order.subtotal,
+      discountAmount: order.discountAmount,
+      totalAmount: order.totalAmount,
+      userCouponId: order.userCouponId,
+      paymentId: order.paymentId,
+      failureCode: order.failureCode,
+      deadlineAt: new Date(order.deadlineAt),
+      completionEventId: order.completionEventId,
+      createdAt: new Date(order.createdAt),
+      updatedAt: new Date(order.createdAt),
+      timeline: order.timeline.map((t) => ({ step: t.step, status: t.status, at: new Date(t.at) })),
+    };
   }
 
   async lockOrder(orderId: string): Promise<Order | null> {
-    const locked = await this.tx.$queryRaw<{ order_id: string }[]>`SELECT order_id FROM orders WHERE order_id = ${orderId} FOR UPDATE`;
-    if (locked.length === 0) return null;
-    return toOrder(await this.tx.order.findUniqueOrThrow({ where: { orderId }, include: withDetails }));
+    const [row] = await this.tx.query<OrderRow>(LOCK_ORDER, [orderId]);
+    return row ? toOrder(row) : null;
   }
 
   async lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]> {
-    // SKIP LOCKED: an order another instance (or a saga event) is working on is left to it.
-    const locked = await this.tx.$queryRaw<{ order_id: string }[]>`
-      SELECT order_id FROM orders
-      WHERE status = 'PENDING' AND deadline_at <= ${now}
-      ORDER BY deadline_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED`;
-    if (locked.length === 0) return [];
-    const rows = await this.tx.order.findMany({ where: { orderId: { in: locked.map((r) => r.order_id) } }, include: withDetails, orderBy: { deadlineAt: "asc" } });
-    return rows.map(toOrder);
+    return (await this.tx.query<OrderRow>(LOCK_OVERDUE, [now, limit])).map(toOrder);
   }
 
   async updateOrder(orderId: string, changes: OrderChanges): Promise<void> {
-    await this.tx.order.update({ where: { orderId }, data: { status: changes.status, failureCode: changes.failureCode, paymentId: changes.paymentId } });
-    // Delivered on commit only, to every instance: wakes requests waiting with `Prefer: wait`.
-    await this.tx.$executeRaw`SELECT pg_notify(${orderChangeChannel(this.schema)}, ${orderId})`;
+    const changed = await this.tx.query(UPDATE_ORDER, [orderId, changes.status, changes.failureCode, changes.paymentId, orderChangeChannel(this.schema)]);
+    if (changed.length === 0) throw new Error(`order ${orderId} to update does not exist`);
   }
 
   async appendTimeline(orderId: string, entries: TimelineEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.tx.orderTimelineEntry.createMany({ data: entries.map((e) => ({ orderId, step: e.step, status: e.status, at: e.at })), skipDuplicates: true });
+    await this.tx.execute(APPEND_TIMELINE, [orderId, entries.map((e) => e.step), entries.map((e) => e.status), entries.map((e) => e.at.toISOString())]);
   }
 
   claimEvent(eventId: string, consumer: string): Promise<boolean> {
@@ -103,62 +236,69 @@ class PrismaOrderTransaction implements OrderTransaction {
   }
 
   async saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void> {
-    await this.tx.idempotentRequest.update({ where: { userId_key: { userId, key } }, data: { statusCode, responseBody: body as Prisma.InputJsonValue } });
+    const updated = await this.tx.execute("UPDATE idempotent_requests SET status_code = $3, response_body = $4::jsonb WHERE user_id = $1 AND key = $2", [
+      userId,
+      key,
+      statusCode,
+      JSON.stringify(body),
+    ]);
+    if (updated === 0) throw new Error(`no claim of Idempotency-Key ${key} to answer`);
   }
 }
 
-export class PrismaOrderStore implements OrderStore {
+export class PgOrderStore implements OrderStore {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly pool: Pool,
     private readonly schema: string,
     private readonly topicPrefix: string,
   ) {}
 
+  /** One statement on the (status, deadline_at) index: how many orders are PENDING, and the deadline of the `headPosition`-th oldest. */
+  async pendingBacklog(headPosition: number): Promise<{ pending: number; headDeadlineAt: Date | null }> {
+    const { rows } = await this.pool.query<{ pending: number; head_deadline_at: Date | null }>(
+      `SELECT (SELECT count(*)::int FROM orders WHERE status = 'PENDING') AS pending,
+              (SELECT deadline_at FROM orders WHERE status = 'PENDING' ORDER BY deadline_at OFFSET $1 LIMIT 1) AS head_deadline_at`,
+      [headPosition],
+    );
+    return { pending: rows[0]!.pending, headDeadlineAt: rows[0]!.head_deadline_at };
+  }
+
   async findOrder(orderId: string): Promise<Order | null> {
-    const row = await this.prisma.order.findUnique({ where: { orderId }, include: withDetails });
-    return row && toOrder(row);
+    const [row] = (await this.pool.query<OrderRow>(FIND_ORDER, [orderId])).rows;
+    return row ? toOrder(row) : null;
   }
 
   async listOrders(userId: string, limit: number, cursor?: string): Promise<Page<Order>> {
-    const rows = await this.prisma.order.findMany({
-      where: { userId, ...(cursor ? { seq: { lt: BigInt(cursor) } } : {}) },
-      orderBy: { seq: "desc" },
-      take: limit + 1,
-      include: withDetails,
-    });
+    const { rows } = await this.pool.query<OrderRow & { seq: string }>(LIST_ORDERS, [userId, cursor ?? null, limit + 1]);
     const page = rows.slice(0, limit);
-    return { items: page.map(toOrder), nextCursor: rows.length > limit ? page[page.length - 1]!.seq.toString() : null };
+    return { items: page.map(toOrder), nextCursor: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
 
   async claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<IdempotencyClaim> {
     // Each statement commits on its own: the claim is visible to concurrent requests at once.
     for (;;) {
-      const inserted = await this.prisma.$executeRaw`
-        INSERT INTO idempotent_requests (user_id, key, request_hash, order_id, status_code, response_body)
-        VALUES (${userId}, ${key}, ${requestHash}, ${newOrderId}, 0, 'null'::jsonb) ON CONFLICT DO NOTHING`;
-      if (inserted === 1) return { kind: "claimed", orderId: newOrderId, resumed: false };
-      const stored = await this.prisma.idempotentRequest.findUnique({ where: { userId_key: { userId, key } } });
-      if (!stored) continue; // released between the two statements: try again
-      if (stored.statusCode !== 0) return { kind: "answered", requestHash: stored.requestHash, statusCode: stored.statusCode, body: stored.responseBody };
-      const taken = await this.prisma.$queryRaw<{ order_id: string }[]>`
-        UPDATE idempotent_requests SET claimed_at = now()
-        WHERE user_id = ${userId} AND key = ${key} AND status_code = 0 AND request_hash = ${requestHash}
-          AND claimed_at < now() - ${takeOverAfterMs}::int * interval '1 millisecond'
-        RETURNING order_id`;
-      if (taken.length === 1) return { kind: "claimed", orderId: taken[0]!.order_id, resumed: true };
-      return { kind: "in-progress", requestHash: stored.requestHash };
+      const { rows } = await this.pool.query<ClaimRow>(CLAIM_KEY, [userId, key, requestHash, newOrderId, takeOverAfterMs]);
+      const claimed = rows.find((r) => r.outcome === "claimed");
+      if (claimed) return { kind: "claimed", orderId: newOrderId, resumed: false };
+      const stored = rows.find((r) => r.outcome === "stored");
+      // Inserted by a request that committed after this statement's snapshot, or released since: try again.
+      if (!stored) continue;
+      if (stored.status_code !== 0) return { kind: "answered", requestHash: stored.request_hash!, statusCode: stored.status_code!, body: stored.response_body };
+      const taken = rows.find((r) => r.outcome === "taken");
+      if (taken) return { kind: "claimed", orderId: taken.order_id, resumed: true };
+      return { kind: "in-progress", requestHash: stored.request_hash! };
     }
   }
 
   async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
-    await this.prisma.idempotentRequest.deleteMany({ where: { userId, key, statusCode: 0 } });
+    await this.pool.query("DELETE FROM idempotent_requests WHERE user_id = $1 AND key = $2 AND status_code = 0", [userId, key]);
   }
 
   async abandonIdempotencyKey(userId: string, key: string): Promise<void> {
-    await this.prisma.$executeRaw`UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = ${userId} AND key = ${key} AND status_code = 0`;
+    await this.pool.query("UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = $1 AND key = $2 AND status_code = 0", [userId, key]);
   }
 
   transaction<T>(work: (tx: OrderTransaction) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => work(new PrismaOrderTransaction(tx, this.schema, this.topicPrefix)), { timeout: 15_000, maxWait: 10_000 });
+    return inTransaction(this.pool, (tx) => work(new PgOrderTransaction(tx, this.schema, this.topicPrefix)));
   }
 }

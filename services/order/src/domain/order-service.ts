@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { IdempotencyKeyReusedError, NotFoundError } from "@shop/errors";
 import type { BalanceDebited, PaymentCompleted, SagaFailure, StockReserved } from "@shop/events";
+import { OrdersOverloadedError, type AdmissionDecision } from "./admission.ts";
 import { PlacementInProgressError } from "./errors.ts";
 import { fromSnapshot, isFinal, toSnapshot, type Order, type OrderSnapshot, type Page, type TimelineEntry } from "./model.ts";
 import { nextState, type SagaSignal } from "./order-state.ts";
@@ -32,6 +33,8 @@ export interface OrderServiceOptions {
   takeOverAfterMs?: number;
   /** Waiting for an outcome re-reads the order at least this often, whether or not a change was signalled. */
   outcomePollMs?: number;
+  /** Load shedding: placement is refused while this says the saga is too far behind (see admission.ts). */
+  admission?: () => AdmissionDecision;
 }
 
 /** Saga consumers; each name is the inbox scope of one reaction. */
@@ -103,6 +106,9 @@ export class OrderService {
    * Idempotency-Key makes a retry answer what the first request answered.
    */
   async place(command: PlaceOrderCommand): Promise<PlacementOutcome> {
+    // Before anything is claimed or reserved: a refused placement changes nothing, and its retry is a fresh request.
+    const admission = this.options.admission?.();
+    if (admission && !admission.admitted) throw new OrdersOverloadedError(admission.reason, admission.retryAfterSeconds);
     const userCouponId = command.userCouponId ?? null;
     const requestHash = requestHashOf(command.items, userCouponId);
     const claim = await this.claimKey(command, requestHash);
@@ -209,6 +215,13 @@ export class OrderService {
 
   recordPaymentFailed(event: SagaFailure): Promise<void> {
     return this.react(event, ON_PAYMENT_FAILED, { kind: "PAYMENT_FAILED" });
+  }
+
+  /** How far behind the saga is: the pending orders, and how long the `headPosition`-th oldest has waited. */
+  async sagaBacklog(headPosition: number, now = Date.now()): Promise<{ pending: number; headAgeMs: number }> {
+    const { pending, headDeadlineAt } = await this.store.pendingBacklog(headPosition);
+    // Every order's deadline is its placement time plus the saga timeout.
+    return { pending, headAgeMs: headDeadlineAt ? Math.max(0, now - (headDeadlineAt.getTime() - this.options.sagaTimeoutMs)) : 0 };
   }
 
   /** Fails PENDING orders past their deadline with TIMEOUT; returns how many. Safe to run in several instances at once. */

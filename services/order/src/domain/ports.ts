@@ -53,6 +53,8 @@ export interface OrderStore {
   /** Something may have happened under the claim (a coupon reservation): the next request with the key takes it over at once, with the same order id. */
   abandonIdempotencyKey(userId: string, key: string): Promise<void>;
   transaction<T>(work: (tx: OrderTransaction) => Promise<T>): Promise<T>;
+  /** How many orders are PENDING, and the deadline of the `headPosition`-th oldest of them (null if fewer). */
+  pendingBacklog(headPosition: number): Promise<{ pending: number; headDeadlineAt: Date | null }>;
 }
 
 /** The catalog's price list. Throws UnknownProductsError or ServiceUnavailableError. */
