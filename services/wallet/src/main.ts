@@ -2,11 +2,10 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
-import { startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
 import { loadWalletConfig, type WalletConfig } from "./config.ts";
-import { createPrismaClient } from "./data/prisma.ts";
-import { PrismaWalletStore } from "./data/wallet-store.ts";
+import { PgWalletStore } from "./data/wallet-store.ts";
 import { WalletService } from "./domain/wallet-service.ts";
 import { walletEventHandlers } from "./events/handlers.ts";
 
@@ -23,8 +22,10 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
-    const wallet = new WalletService(new PrismaWalletStore(prisma, database.schema, config.TOPIC_PREFIX));
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet" }), (p) => p.end());
+    // An idle connection that breaks (a database restart) is dropped by the pool; without a listener it would crash the process.
+    pool.on("error", (err) => logger.warn({ err }, "idle database connection failed"));
+    const wallet = new WalletService(new PgWalletStore(pool, database.schema, config.TOPIC_PREFIX));
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -46,7 +47,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
       wallet,
       logger,
       readiness: {
-        postgres: () => prisma.$queryRaw`SELECT 1`,
+        postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),
       },
     });

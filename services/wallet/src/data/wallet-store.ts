@@ -1,89 +1,158 @@
-import { Prisma } from "./generated/prisma/client.ts";
-import { appendEvents, claimInboxEvent } from "@shop/outbox";
-import type { LedgerEntry, OrderDebit, Page } from "../domain/model.ts";
+import { appendEvents, claimInboxEvent, createSqlPool, inTransaction, lockOrder, type SqlTransaction } from "@shop/outbox";
+import type { LedgerEntry, LedgerEntryType, OrderDebit, OrderDebitStatus, Page } from "../domain/model.ts";
 import type { DomainEvent, IdempotencyClaim, WalletStore, WalletTransaction } from "../domain/ports.ts";
-import type { PrismaClient } from "./prisma.ts";
 
-type Tx = Prisma.TransactionClient;
+/** The service's plain `pg` pool (search_path = the wallet schema). */
+export type SqlPool = ReturnType<typeof createSqlPool>;
 
+/** A ledger_entries row as pg returns it: BIGINT columns are strings. */
 interface LedgerRow {
-  id: bigint;
-  userId: string;
-  type: LedgerEntry["type"];
-  amount: bigint;
-  balanceAfter: bigint;
-  orderId: string | null;
-  createdAt: Date;
+  id: string;
+  user_id: string;
+  type: LedgerEntryType;
+  amount: string;
+  balance_after: string;
+  order_id: string | null;
+  created_at: Date;
 }
 
+interface OrderDebitRow {
+  order_id: string;
+  user_id: string;
+  amount: string;
+  status: OrderDebitStatus;
+}
+
+interface IdempotentRequestRow {
+  request_hash: string;
+  status_code: number;
+  response_body: unknown;
+}
+
+const LEDGER_COLUMNS = "id, user_id, type, amount, balance_after, order_id, created_at";
+
 const toEntry = (row: LedgerRow): LedgerEntry => ({
-  id: row.id.toString(),
-  userId: row.userId,
+  id: String(row.id),
+  userId: row.user_id,
   type: row.type,
   amount: Number(row.amount),
-  balanceAfter: Number(row.balanceAfter),
-  orderId: row.orderId,
-  createdAt: row.createdAt,
+  balanceAfter: Number(row.balance_after),
+  orderId: row.order_id,
+  createdAt: row.created_at,
 });
 
-class PrismaWalletTransaction implements WalletTransaction {
+const toOrderDebit = (row: OrderDebitRow): OrderDebit => ({ orderId: row.order_id, userId: row.user_id, amount: Number(row.amount), status: row.status });
+
+/** Adds to the wallet (created on first use); `credited` yields the new balance. $1 user, $2 amount. */
+const CREDITED_CTE = `
+  credited AS (
+    INSERT INTO wallets (user_id, balance) VALUES ($1, $2::bigint)
+    ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now()
+    RETURNING balance
+  )`;
+
+/** The wallet row and its ledger entry in one statement: the upsert's new balance feeds the entry. */
+const CREDIT_SQL = `
+  WITH ${CREDITED_CTE}
+  INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
+  SELECT $1::text, $3::ledger_entry_type, $2::bigint, balance, $4::text FROM credited
+  RETURNING ${LEDGER_COLUMNS}`;
+
+/**
+ * An order's conditional debit, its ledger entry and the order's debit record in one statement.
+ * No entry when the balance does not cover the amount (recorded REJECTED); a 0 KRW debit of a user
+ * without a wallet row is still a debit (balance 0). $1 user, $2 amount, $3 order.
+ */
+const DEBIT_ORDER_SQL = `
+  WITH debited AS (
+    UPDATE wallets SET balance = balance - $2::bigint, updated_at = now()
+    WHERE user_id = $1 AND balance >= $2::bigint
+    RETURNING balance
+  ), entry AS (
+    INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
+    SELECT $1::text, 'PAYMENT'::ledger_entry_type, -$2::bigint, balance, $3::text FROM debited
+    UNION ALL
+    SELECT $1::text, 'PAYMENT'::ledger_entry_type, 0, 0, $3::text WHERE $2::bigint = 0 AND NOT EXISTS (SELECT 1 FROM debited)
+    RETURNING ${LEDGER_COLUMNS}
+  ), recorded AS (
+    INSERT INTO order_debits (order_id, user_id, amount, status)
+    SELECT $3::text, $1::text, $2::bigint, (CASE WHEN EXISTS (SELECT 1 FROM entry) THEN 'DEBITED' ELSE 'REJECTED' END)::order_debit_status
+    ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, amount = EXCLUDED.amount, status = EXCLUDED.status, updated_at = now()
+  )
+  SELECT ${LEDGER_COLUMNS} FROM entry`;
+
+/** A refund: the credit, its ledger entry and the order's debit marked REFUNDED in one statement. $1 user, $2 amount, $3 order. */
+const REFUND_ORDER_SQL = `
+  WITH ${CREDITED_CTE}, entry AS (
+    INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
+    SELECT $1::text, 'REFUND'::ledger_entry_type, $2::bigint, balance, $3::text FROM credited
+    RETURNING ${LEDGER_COLUMNS}
+  ), refunded AS (
+    UPDATE order_debits SET status = 'REFUNDED', updated_at = now() WHERE order_id = $3
+  )
+  SELECT ${LEDGER_COLUMNS} FROM entry`;
+
+class PgWalletTransaction implements WalletTransaction {
   constructor(
-    private readonly tx: Tx,
+    private readonly tx: SqlTransaction,
     private readonly schema: string,
     private readonly topicPrefix: string,
   ) {}
 
   async claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
     // A concurrent request with the same key waits here until the first one commits.
-    const inserted = await this.tx.$executeRaw`
-      INSERT INTO idempotent_requests (user_id, key, request_hash, status_code, response_body)
-      VALUES (${userId}, ${key}, ${requestHash}, 0, 'null'::jsonb) ON CONFLICT DO NOTHING`;
+    const inserted = await this.tx.execute(
+      `INSERT INTO idempotent_requests (user_id, key, request_hash, status_code, response_body)
+       VALUES ($1, $2, $3, 0, 'null'::jsonb) ON CONFLICT DO NOTHING`,
+      [userId, key, requestHash],
+    );
     if (inserted === 1) return { claimed: true };
-    const stored = await this.tx.idempotentRequest.findUniqueOrThrow({ where: { userId_key: { userId, key } } });
-    return { claimed: false, requestHash: stored.requestHash, statusCode: stored.statusCode, body: stored.responseBody };
+    // A statement of its own: its snapshot sees the row the first request committed meanwhile.
+    const [stored] = await this.tx.query<IdempotentRequestRow>("SELECT request_hash, status_code, response_body FROM idempotent_requests WHERE user_id = $1 AND key = $2", [userId, key]);
+    if (!stored) throw new Error(`idempotent request (${userId}, ${key}) vanished after its claim conflicted`);
+    return { claimed: false, requestHash: stored.request_hash, statusCode: stored.status_code, body: stored.response_body };
   }
 
   async saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void> {
-    await this.tx.idempotentRequest.update({ where: { userId_key: { userId, key } }, data: { statusCode, responseBody: body as Prisma.InputJsonValue } });
+    const updated = await this.tx.execute("UPDATE idempotent_requests SET status_code = $3, response_body = $4::jsonb WHERE user_id = $1 AND key = $2", [
+      userId,
+      key,
+      statusCode,
+      JSON.stringify(body) ?? "null",
+    ]);
+    if (updated !== 1) throw new Error(`idempotent request (${userId}, ${key}) was not claimed`);
   }
 
   async credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry> {
-    const [wallet] = await this.tx.$queryRaw<{ balance: bigint }[]>`
-      INSERT INTO wallets (user_id, balance) VALUES (${userId}, ${amount})
-      ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now()
-      RETURNING balance`;
-    return this.appendEntry(userId, type, amount, wallet!.balance, orderId ?? null);
+    const [row] = await this.tx.query<LedgerRow>(CREDIT_SQL, [userId, amount, type, orderId ?? null]);
+    return toEntry(row!);
   }
 
-  async debitIfCovered(userId: string, amount: number, orderId: string): Promise<LedgerEntry | null> {
-    const [wallet] = await this.tx.$queryRaw<{ balance: bigint }[]>`
-      UPDATE wallets SET balance = balance - ${amount}, updated_at = now()
-      WHERE user_id = ${userId} AND balance >= ${amount}
-      RETURNING balance`;
-    if (!wallet) {
-      if (amount === 0) return this.appendEntry(userId, "PAYMENT", 0, 0n, orderId);
-      return null;
-    }
-    return this.appendEntry(userId, "PAYMENT", -amount, wallet.balance, orderId);
+  async debitOrder(debit: Omit<OrderDebit, "status">): Promise<LedgerEntry | null> {
+    const [row] = await this.tx.query<LedgerRow>(DEBIT_ORDER_SQL, [debit.userId, debit.amount, debit.orderId]);
+    return row ? toEntry(row) : null;
   }
 
-  private async appendEntry(userId: string, type: LedgerEntry["type"], amount: number, balanceAfter: bigint, orderId: string | null): Promise<LedgerEntry> {
-    const row = await this.tx.ledgerEntry.create({ data: { userId, type, amount: BigInt(amount), balanceAfter, orderId } });
-    return toEntry(row);
+  async refundOrder(debit: OrderDebit): Promise<LedgerEntry> {
+    const [row] = await this.tx.query<LedgerRow>(REFUND_ORDER_SQL, [debit.userId, debit.amount, debit.orderId]);
+    return toEntry(row!);
   }
 
-  async lockOrder(orderId: string): Promise<void> {
-    await this.tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`order:${orderId}`}))`;
+  lockOrder(orderId: string): Promise<void> {
+    return lockOrder(this.tx, "wallet", orderId);
   }
 
   async findOrderDebit(orderId: string): Promise<OrderDebit | null> {
-    const row = await this.tx.orderDebit.findUnique({ where: { orderId } });
-    return row && { orderId: row.orderId, userId: row.userId, amount: Number(row.amount), status: row.status };
+    const [row] = await this.tx.query<OrderDebitRow>("SELECT order_id, user_id, amount, status FROM order_debits WHERE order_id = $1", [orderId]);
+    return row ? toOrderDebit(row) : null;
   }
 
   async saveOrderDebit(debit: OrderDebit): Promise<void> {
-    const data = { userId: debit.userId, amount: BigInt(debit.amount), status: debit.status };
-    await this.tx.orderDebit.upsert({ where: { orderId: debit.orderId }, create: { orderId: debit.orderId, ...data }, update: data });
+    await this.tx.execute(
+      `INSERT INTO order_debits (order_id, user_id, amount, status) VALUES ($1, $2, $3::bigint, $4::order_debit_status)
+       ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, amount = EXCLUDED.amount, status = EXCLUDED.status, updated_at = now()`,
+      [debit.orderId, debit.userId, debit.amount, debit.status],
+    );
   }
 
   claimEvent(eventId: string, consumer: string): Promise<boolean> {
@@ -95,29 +164,33 @@ class PrismaWalletTransaction implements WalletTransaction {
   }
 }
 
-export class PrismaWalletStore implements WalletStore {
+export class PgWalletStore implements WalletStore {
   constructor(
-    private readonly prisma: PrismaClient,
+    private readonly pool: SqlPool,
     private readonly schema: string,
     private readonly topicPrefix: string,
   ) {}
 
   async balanceOf(userId: string): Promise<number> {
-    const wallet = await this.prisma.wallet.findUnique({ where: { userId }, select: { balance: true } });
-    return Number(wallet?.balance ?? 0n);
+    const { rows } = await this.pool.query<{ balance: string }>("SELECT balance FROM wallets WHERE user_id = $1", [userId]);
+    return Number(rows[0]?.balance ?? 0);
   }
 
   async history(userId: string, limit: number, cursor?: string): Promise<Page<LedgerEntry>> {
-    const rows = await this.prisma.ledgerEntry.findMany({
-      where: { userId, ...(cursor ? { id: { lt: BigInt(cursor) } } : {}) },
-      orderBy: { id: "desc" },
-      take: limit + 1,
-    });
+    const { rows } = cursor
+      ? await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE user_id = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3`, [userId, cursor, limit + 1])
+      : await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, [userId, limit + 1]);
     const items = rows.slice(0, limit).map(toEntry);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
+  async credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry> {
+    // One statement, autocommitted: atomic on its own, and the wallet row's lock ends with it.
+    const { rows } = await this.pool.query<LedgerRow>(CREDIT_SQL, [userId, amount, type, orderId ?? null]);
+    return toEntry(rows[0]!);
+  }
+
   transaction<T>(work: (tx: WalletTransaction) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => work(new PrismaWalletTransaction(tx, this.schema, this.topicPrefix)), { timeout: 15_000, maxWait: 10_000 });
+    return inTransaction(this.pool, (tx) => work(new PgWalletTransaction(tx, this.schema, this.topicPrefix)));
   }
 }

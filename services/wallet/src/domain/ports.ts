@@ -14,8 +14,14 @@ export interface WalletTransaction {
   claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim>;
   saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
   credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry>;
-  /** Debits only if the balance covers it; null otherwise (nothing written). */
-  debitIfCovered(userId: string, amount: number, orderId: string): Promise<LedgerEntry | null>;
+  /**
+   * Debits the order's amount only if the balance covers it and records the order's debit as
+   * DEBITED; otherwise debits nothing and records it as REJECTED (null). The debit and its record
+   * are written together: one round trip.
+   */
+  debitOrder(debit: Omit<OrderDebit, "status">): Promise<LedgerEntry | null>;
+  /** Credits a DEBITED order's amount back and records its debit as REFUNDED, together (one round trip). */
+  refundOrder(debit: OrderDebit): Promise<LedgerEntry>;
   /** Serializes work on one order (a transaction-scoped lock on that order only). */
   lockOrder(orderId: string): Promise<void>;
   findOrderDebit(orderId: string): Promise<OrderDebit | null>;
@@ -27,6 +33,8 @@ export interface WalletTransaction {
 
 export interface WalletStore {
   balanceOf(userId: string): Promise<number>;
+  /** The same credit as in a transaction, as one atomic step of its own (nothing else to do atomically with it). */
+  credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry>;
   history(userId: string, limit: number, cursor?: string): Promise<Page<LedgerEntry>>;
   transaction<T>(work: (tx: WalletTransaction) => Promise<T>): Promise<T>;
 }

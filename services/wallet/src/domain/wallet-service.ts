@@ -36,18 +36,18 @@ export class WalletService {
   /** Adds money; with an Idempotency-Key a retry returns the first receipt and changes nothing. */
   charge(command: ChargeCommand): Promise<ChargeOutcome> {
     const { userId, amount, idempotencyKey } = command;
+    const receiptOf = (entry: LedgerEntry): ChargeReceipt => ({ chargeId: entry.id, userId, amount, balance: entry.balanceAfter });
+    // Without a key the credit is all there is: one atomic step, no transaction round trips while the wallet row is locked.
+    if (!idempotencyKey) return this.store.credit(userId, amount, "CHARGE").then((entry) => ({ receipt: receiptOf(entry), replayed: false }));
     const requestHash = createHash("sha256").update(JSON.stringify({ amount })).digest("hex");
     return this.store.transaction(async (tx) => {
-      if (idempotencyKey) {
-        const claim = await tx.claimIdempotencyKey(userId, idempotencyKey, requestHash);
-        if (!claim.claimed) {
-          if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-          return { receipt: claim.body as ChargeReceipt, replayed: true };
-        }
+      const claim = await tx.claimIdempotencyKey(userId, idempotencyKey, requestHash);
+      if (!claim.claimed) {
+        if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+        return { receipt: claim.body as ChargeReceipt, replayed: true };
       }
-      const entry = await tx.credit(userId, amount, "CHARGE");
-      const receipt: ChargeReceipt = { chargeId: entry.id, userId, amount, balance: entry.balanceAfter };
-      if (idempotencyKey) await tx.saveIdempotentResponse(userId, idempotencyKey, 201, receipt);
+      const receipt = receiptOf(await tx.credit(userId, amount, "CHARGE"));
+      await tx.saveIdempotentResponse(userId, idempotencyKey, 201, receipt);
       return { receipt, replayed: false };
     });
   }
@@ -62,14 +62,13 @@ export class WalletService {
       await tx.lockOrder(event.orderId);
       if (await tx.findOrderDebit(event.orderId)) return;
       const base = { orderId: event.orderId, userId: event.userId };
-      const entry = await tx.debitIfCovered(event.userId, event.totalAmount, event.orderId);
+      // Recorded as DEBITED, or as REJECTED when the balance does not cover the total.
+      const entry = await tx.debitOrder({ ...base, amount: event.totalAmount });
       if (entry) {
-        await tx.saveOrderDebit({ ...base, amount: event.totalAmount, status: "DEBITED" });
         await tx.publish([
           { type: "BalanceDebited", key: event.orderId, payload: { eventId: randomUUID(), occurredAt: now(), ...base, amount: event.totalAmount, items: event.items } },
         ]);
       } else {
-        await tx.saveOrderDebit({ ...base, amount: event.totalAmount, status: "REJECTED" });
         await tx.publish([
           {
             type: "BalanceDebitFailed",
@@ -95,8 +94,7 @@ export class WalletService {
         return;
       }
       if (debit.status !== "DEBITED") return;
-      await tx.credit(debit.userId, debit.amount, "REFUND", debit.orderId);
-      await tx.saveOrderDebit({ ...debit, status: "REFUNDED" });
+      await tx.refundOrder(debit);
     });
   }
 }
