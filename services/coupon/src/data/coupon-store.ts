@@ -224,6 +224,11 @@ export class PrismaCouponStore implements CouponStore {
     return rows.map(toUserCoupon);
   }
 
+  async hasReservation(orderId: string): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM coupon_reservations WHERE order_id = ${orderId}`;
+    return rows.length > 0;
+  }
+
   async orphanReservations(reservedBefore: Date, limit: number): Promise<string[]> {
     const rows = await this.prisma.couponReservation.findMany({ where: { status: "RESERVED", reservedAt: { lt: reservedBefore } }, select: { orderId: true }, orderBy: { reservedAt: "asc" }, take: limit });
     return rows.map((r) => r.orderId);

@@ -91,6 +91,8 @@ export interface CouponStore {
   /** Which of these users hold a coupon of this campaign. */
   holders(couponId: string, userIds: string[]): Promise<string[]>;
   userCoupons(userId: string): Promise<UserCouponWithTerms[]>;
+  /** Whether anything (a reservation or a tombstone) was ever recorded for the order. */
+  hasReservation(orderId: string): Promise<boolean>;
   /** Orders whose reservation is still RESERVED (no OrderPlaced yet) and was made before `reservedBefore`. */
   orphanReservations(reservedBefore: Date, limit: number): Promise<string[]>;
   transaction<T>(work: (tx: ReservationTransaction) => Promise<T>): Promise<T>;

@@ -105,7 +105,10 @@ export class ReservationService {
   }
 
   /** OrderCompleted: the coupon held for the order is used. Completions without a coupon change nothing. */
-  useForCompletedOrder(event: OrderCompleted): Promise<void> {
+  async useForCompletedOrder(event: OrderCompleted): Promise<void> {
+    // Most orders have no coupon: one read instead of a transaction. A reservation is only ever made
+    // before its order is placed, so none can appear for an order that has already completed.
+    if (!(await this.store.hasReservation(event.orderId))) return;
     return this.store.transaction(async (tx) => {
       await tx.lockOrder(event.orderId);
       const reservation = await tx.findReservation(event.orderId);
