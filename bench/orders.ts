@@ -39,7 +39,7 @@ async function setUp(gatewayUrl: string, userCount: number): Promise<Setup> {
     await Promise.all(
       users.slice(i, i + 50).map(async (userId) => {
         tokens.set(userId, `Bearer ${await signToken({ sub: userId, expiresIn: "1h" })}`);
-        const charged = await call(`${gatewayUrl}/api/v1/users/${userId}/balance/charges`, "POST", { authorization: admin }, JSON.stringify({ amount: 100_000_000 }));
+        const charged = await call(`${gatewayUrl}/api/v1/users/${userId}/balance/charges`, "POST", { authorization: admin }, JSON.stringify({ amount: 10_000_000 }));
         if (charged.status !== 201) throw new Error(`charge failed: ${charged.status} ${charged.text}`);
       }),
     );
