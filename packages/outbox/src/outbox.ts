@@ -23,8 +23,8 @@ export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: 
     const p = i * 5;
     return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, $${p + 5}::jsonb)`;
   });
-  // One round trip: a data-modifying CTE runs whether or not the outer query reads it.
-  await tx.$executeRawUnsafe(`WITH appended AS (INSERT INTO outbox_events (event_id, topic, key, payload, headers) VALUES ${rows.join(", ")}) SELECT pg_notify('${notifyChannel(schema)}', '')`, ...values);
+  await tx.$executeRawUnsafe(`INSERT INTO outbox_events (event_id, topic, key, payload, headers) VALUES ${rows.join(", ")}`, ...values);
+  await tx.$executeRawUnsafe(`SELECT pg_notify('${notifyChannel(schema)}', '')`);
 }
 
 /**

@@ -3,13 +3,11 @@ import { Registry } from "prom-client";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
-import { startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { createApp } from "./app.ts";
 import { startPeriodic } from "./background.ts";
 import { loadCouponConfig, type CouponConfig } from "./config.ts";
-import { PrismaCouponStore } from "./data/coupon-store.ts";
-import { createSqlPool } from "./data/pg-pool.ts";
-import { createPrismaClient } from "./data/prisma.ts";
+import { SqlCouponStore } from "./data/coupon-store.ts";
 import { createRedis, RedisAdmissionGate } from "./data/redis-admission.ts";
 import { CampaignService } from "./domain/campaign-service.ts";
 import { defaultIssueSettings, IssueService } from "./domain/issue-service.ts";
@@ -32,13 +30,14 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const prisma = resources.add("database", createPrismaClient(database, config.DB_POOL_SIZE), (p) => p.$disconnect());
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "coupon" }), (p) => p.end());
+    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
     const redis = resources.add("redis", createRedis(config.REDIS_URL, config.REDIS_AUTO_PIPELINING), (r) => r.quit().catch(() => r.disconnect()));
     redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
     // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
-    const issuePool = resources.add("issue pool", createSqlPool(database, config.ISSUE_DB_POOL_SIZE), (p) => p.end());
+    const issuePool = resources.add("issue pool", createSqlPool(database, { size: config.ISSUE_DB_POOL_SIZE, name: "coupon-issue" }), (p) => p.end());
     issuePool.on("error", (error) => logger.warn({ err: error }, "idle issue connection lost"));
-    const store = new PrismaCouponStore(prisma, issuePool);
+    const store = new SqlCouponStore(pool, issuePool);
     const gate = new RedisAdmissionGate(redis, config.REDIS_KEY_PREFIX);
     const campaigns = new CampaignService(store, gate, logger);
     const metrics = new Registry();
@@ -76,7 +75,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
       logger,
       metrics,
       readiness: {
-        postgres: () => Promise.all([prisma.$queryRaw`SELECT 1`, issuePool.query("SELECT 1")]),
+        postgres: () => Promise.all([pool.query("SELECT 1"), issuePool.query("SELECT 1")]),
         redis: () => redis.ping(),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),
       },

@@ -1,21 +1,19 @@
-import { Prisma } from "./generated/prisma/client.ts";
-import { claimInboxEvent } from "@shop/outbox";
-import type { AdmissionTerms, Campaign, DiscountType, NewCampaign, Reservation, UserCouponStatus, UserCouponWithTerms } from "../domain/model.ts";
+import { claimInboxEvent, inTransaction, lockOrder, type SqlTransaction } from "@shop/outbox";
+import type { AdmissionTerms, Campaign, DiscountType, NewCampaign, Reservation, ReservationStatus, UserCouponStatus, UserCouponWithTerms } from "../domain/model.ts";
 import type { CouponStore, IssueOutcome, IssueRequest, ReservationTransaction } from "../domain/ports.ts";
 import type { SqlPool } from "./pg-pool.ts";
-import type { PrismaClient } from "./prisma.ts";
-
-type Tx = Prisma.TransactionClient;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+// pg returns BIGINT as a string (amounts are safe integers), uuid and enums as text, timestamptz as Date.
 
 interface CampaignRow {
   id: string;
   name: string;
   discountType: DiscountType;
   discountValue: number;
-  maxDiscountAmount: bigint | null;
-  minOrderAmount: bigint;
+  maxDiscountAmount: string | null;
+  minOrderAmount: string;
   totalQuantity: number;
   issuedQuantity: number;
   issueStartsAt: Date;
@@ -23,6 +21,12 @@ interface CampaignRow {
   validForDays: number;
   createdAt: Date;
 }
+
+const CAMPAIGN_COLUMNS = `id::text AS id, name, discount_type::text AS "discountType", discount_value AS "discountValue",
+  max_discount_amount AS "maxDiscountAmount", min_order_amount AS "minOrderAmount",
+  total_quantity AS "totalQuantity", issued_quantity AS "issuedQuantity",
+  issue_starts_at AS "issueStartsAt", issue_ends_at AS "issueEndsAt",
+  valid_for_days AS "validForDays", created_at AS "createdAt"`;
 
 const toCampaign = (row: CampaignRow): Campaign => ({
   id: row.id,
@@ -39,6 +43,7 @@ const toCampaign = (row: CampaignRow): Campaign => ({
   createdAt: row.createdAt,
 });
 
+/** A user coupon joined with its campaign's name and terms. */
 interface UserCouponRow {
   id: string;
   couponId: string;
@@ -47,8 +52,18 @@ interface UserCouponRow {
   orderId: string | null;
   issuedAt: Date;
   expiresAt: Date;
-  coupon: Pick<CampaignRow, "name" | "discountType" | "discountValue" | "maxDiscountAmount" | "minOrderAmount">;
+  name: string;
+  discountType: DiscountType;
+  discountValue: number;
+  maxDiscountAmount: string | null;
+  minOrderAmount: string;
 }
+
+/** Over `user_coupons u JOIN coupons c ON c.id = u.coupon_id`. */
+const USER_COUPON_COLUMNS = `u.id::text AS id, u.coupon_id::text AS "couponId", u.user_id AS "userId", u.status::text AS status,
+  u.order_id AS "orderId", u.issued_at AS "issuedAt", u.expires_at AS "expiresAt",
+  c.name, c.discount_type::text AS "discountType", c.discount_value AS "discountValue",
+  c.max_discount_amount AS "maxDiscountAmount", c.min_order_amount AS "minOrderAmount"`;
 
 const toUserCoupon = (row: UserCouponRow): UserCouponWithTerms => ({
   id: row.id,
@@ -59,45 +74,76 @@ const toUserCoupon = (row: UserCouponRow): UserCouponWithTerms => ({
   issuedAt: row.issuedAt,
   expiresAt: row.expiresAt,
   campaign: {
-    name: row.coupon.name,
-    discountType: row.coupon.discountType,
-    discountValue: row.coupon.discountValue,
-    maxDiscountAmount: row.coupon.maxDiscountAmount === null ? null : Number(row.coupon.maxDiscountAmount),
-    minOrderAmount: Number(row.coupon.minOrderAmount),
+    name: row.name,
+    discountType: row.discountType,
+    discountValue: row.discountValue,
+    maxDiscountAmount: row.maxDiscountAmount === null ? null : Number(row.maxDiscountAmount),
+    minOrderAmount: Number(row.minOrderAmount),
   },
 });
 
-const termsSelect = { name: true, discountType: true, discountValue: true, maxDiscountAmount: true, minOrderAmount: true } as const;
+interface ReservationRow {
+  orderId: string;
+  userCouponId: string | null;
+  userId: string;
+  status: ReservationStatus;
+  discountAmount: string;
+  reservedAt: Date;
+}
 
-class PrismaReservationTransaction implements ReservationTransaction {
-  constructor(private readonly tx: Tx) {}
+const toReservation = (row: ReservationRow): Reservation => ({
+  orderId: row.orderId,
+  userCouponId: row.userCouponId,
+  userId: row.userId,
+  status: row.status,
+  discountAmount: Number(row.discountAmount),
+  reservedAt: row.reservedAt,
+});
 
-  async lockOrder(orderId: string): Promise<void> {
+class SqlReservationTransaction implements ReservationTransaction {
+  constructor(private readonly tx: SqlTransaction) {}
+
+  lockOrder(orderId: string): Promise<void> {
     // Namespaced: other services lock their own view of the same order in the same database.
-    await this.tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`coupon:order:${orderId}`}))`;
+    return lockOrder(this.tx, "coupon", orderId);
   }
 
   async findReservation(orderId: string): Promise<Reservation | null> {
-    const row = await this.tx.couponReservation.findUnique({ where: { orderId } });
-    return row && { orderId: row.orderId, userCouponId: row.userCouponId, userId: row.userId, status: row.status, discountAmount: Number(row.discountAmount), reservedAt: row.reservedAt };
+    const [row] = await this.tx.query<ReservationRow>(
+      `SELECT order_id AS "orderId", user_coupon_id::text AS "userCouponId", user_id AS "userId", status::text AS status,
+              discount_amount AS "discountAmount", reserved_at AS "reservedAt"
+       FROM coupon_reservations WHERE order_id = $1`,
+      [orderId],
+    );
+    return row ? toReservation(row) : null;
   }
 
   async saveReservation(r: Reservation): Promise<void> {
     // A malformed coupon id in an event cannot name a coupon: the tombstone keeps null instead.
     const userCouponId = r.userCouponId && UUID.test(r.userCouponId) ? r.userCouponId : null;
-    const data = { userCouponId, userId: r.userId, status: r.status, discountAmount: BigInt(r.discountAmount), reservedAt: r.reservedAt, updatedAt: new Date() };
-    await this.tx.couponReservation.upsert({ where: { orderId: r.orderId }, create: { orderId: r.orderId, ...data }, update: data });
+    await this.tx.execute(
+      `INSERT INTO coupon_reservations (order_id, user_coupon_id, user_id, status, discount_amount, reserved_at, updated_at)
+       VALUES ($1, $2::uuid, $3, $4::reservation_status, $5::bigint, $6, now())
+       ON CONFLICT (order_id) DO UPDATE SET user_coupon_id = EXCLUDED.user_coupon_id, user_id = EXCLUDED.user_id, status = EXCLUDED.status,
+         discount_amount = EXCLUDED.discount_amount, reserved_at = EXCLUDED.reserved_at, updated_at = EXCLUDED.updated_at`,
+      [r.orderId, userCouponId, r.userId, r.status, r.discountAmount, r.reservedAt],
+    );
   }
 
+  /** One statement: the row lock on the user coupon and its campaign's terms. */
   async lockUserCoupon(userCouponId: string): Promise<UserCouponWithTerms | null> {
     if (!UUID.test(userCouponId)) return null;
-    await this.tx.$executeRaw`SELECT 1 FROM user_coupons WHERE id = ${userCouponId}::uuid FOR UPDATE`;
-    const row = await this.tx.userCoupon.findUnique({ where: { id: userCouponId }, include: { coupon: { select: termsSelect } } });
-    return row && toUserCoupon(row);
+    const [row] = await this.tx.query<UserCouponRow>(
+      `SELECT ${USER_COUPON_COLUMNS} FROM user_coupons u JOIN coupons c ON c.id = u.coupon_id WHERE u.id = $1::uuid FOR UPDATE OF u`,
+      [userCouponId],
+    );
+    return row ? toUserCoupon(row) : null;
   }
 
   async setUserCouponState(userCouponId: string, status: UserCouponStatus, orderId: string | null): Promise<void> {
-    await this.tx.userCoupon.update({ where: { id: userCouponId }, data: { status, orderId, updatedAt: new Date() } });
+    const updated = await this.tx.execute(`UPDATE user_coupons SET status = $2::user_coupon_status, order_id = $3, updated_at = now() WHERE id = $1::uuid`, [userCouponId, status, orderId]);
+    // As Prisma's update did: a coupon that is not there is an error, not a silent no-op.
+    if (updated !== 1) throw new Error(`user coupon ${userCouponId} not found`);
   }
 
   claimEvent(eventId: string, consumer: string): Promise<boolean> {
@@ -105,48 +151,38 @@ class PrismaReservationTransaction implements ReservationTransaction {
   }
 }
 
-export class PrismaCouponStore implements CouponStore {
+export class SqlCouponStore implements CouponStore {
   constructor(
-    private readonly prisma: PrismaClient,
-    /** Only for `issueBatch`, the hot path. */
+    private readonly pool: SqlPool,
+    /** Only for `issueBatch`: a few connections of their own, so group commits never wait behind reservations. */
     private readonly sql: SqlPool,
   ) {}
 
   async createCampaign(id: string, c: Required<NewCampaign>): Promise<Campaign> {
-    const row = await this.prisma.coupon.create({
-      data: {
-        id,
-        name: c.name,
-        discountType: c.discountType,
-        discountValue: c.discountValue,
-        maxDiscountAmount: c.maxDiscountAmount === null ? null : BigInt(c.maxDiscountAmount),
-        minOrderAmount: BigInt(c.minOrderAmount),
-        totalQuantity: c.totalQuantity,
-        issueStartsAt: c.issueStartsAt,
-        issueEndsAt: c.issueEndsAt,
-        validForDays: c.validForDays,
-      },
-    });
-    return toCampaign(row);
+    const { rows } = await this.pool.query<CampaignRow>(
+      `INSERT INTO coupons (id, name, discount_type, discount_value, max_discount_amount, min_order_amount, total_quantity, issue_starts_at, issue_ends_at, valid_for_days)
+       VALUES ($1::uuid, $2, $3::discount_type, $4, $5::bigint, $6::bigint, $7, $8, $9, $10)
+       RETURNING ${CAMPAIGN_COLUMNS}`,
+      [id, c.name, c.discountType, c.discountValue, c.maxDiscountAmount, c.minOrderAmount, c.totalQuantity, c.issueStartsAt, c.issueEndsAt, c.validForDays],
+    );
+    return toCampaign(rows[0]!);
   }
 
   async findCampaign(couponId: string): Promise<Campaign | null> {
-    const row = await this.prisma.coupon.findUnique({ where: { id: couponId } });
-    return row && toCampaign(row);
+    const { rows } = await this.pool.query<CampaignRow>(`SELECT ${CAMPAIGN_COLUMNS} FROM coupons WHERE id = $1::uuid`, [couponId]);
+    return rows[0] ? toCampaign(rows[0]) : null;
   }
 
   async listOpenCampaigns(now: Date, limit: number): Promise<Campaign[]> {
-    const rows = await this.prisma.$queryRaw<CampaignRow[]>`
-      SELECT id::text, name, discount_type::text AS "discountType", discount_value AS "discountValue",
-             max_discount_amount AS "maxDiscountAmount", min_order_amount AS "minOrderAmount",
-             total_quantity AS "totalQuantity", issued_quantity AS "issuedQuantity",
-             issue_starts_at AS "issueStartsAt", issue_ends_at AS "issueEndsAt",
-             valid_for_days AS "validForDays", created_at AS "createdAt"
-      FROM coupons
-      WHERE issue_starts_at <= ${now} AND (issue_ends_at IS NULL OR issue_ends_at > ${now})
-        AND issued_quantity < total_quantity
-      ORDER BY issue_starts_at DESC, id
-      LIMIT ${limit}`;
+    const { rows } = await this.pool.query<CampaignRow>(
+      `SELECT ${CAMPAIGN_COLUMNS}
+       FROM coupons
+       WHERE issue_starts_at <= $1 AND (issue_ends_at IS NULL OR issue_ends_at > $1)
+         AND issued_quantity < total_quantity
+       ORDER BY issue_starts_at DESC, id
+       LIMIT $2`,
+      [now, limit],
+    );
     return rows.map(toCampaign);
   }
 
@@ -205,36 +241,47 @@ export class PrismaCouponStore implements CouponStore {
     });
   }
 
+  /** One statement: the campaign's window and limit and every user holding one of its coupons. */
   async admissionSnapshot(couponId: string): Promise<{ terms: AdmissionTerms; issuedUserIds: string[] } | null> {
-    const campaign = await this.prisma.coupon.findUnique({ where: { id: couponId }, select: { totalQuantity: true, issueStartsAt: true, issueEndsAt: true } });
-    if (!campaign) return null;
-    const rows = await this.prisma.$queryRaw<{ user_id: string }[]>`SELECT user_id FROM user_coupons WHERE coupon_id = ${couponId}::uuid`;
-    return { terms: { couponId, ...campaign }, issuedUserIds: rows.map((r) => r.user_id) };
+    const { rows } = await this.pool.query<{ totalQuantity: number; issueStartsAt: Date; issueEndsAt: Date | null; userIds: string[] }>(
+      `SELECT c.total_quantity AS "totalQuantity", c.issue_starts_at AS "issueStartsAt", c.issue_ends_at AS "issueEndsAt",
+              ARRAY(SELECT u.user_id FROM user_coupons u WHERE u.coupon_id = c.id) AS "userIds"
+       FROM coupons c WHERE c.id = $1::uuid`,
+      [couponId],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { terms: { couponId, totalQuantity: row.totalQuantity, issueStartsAt: row.issueStartsAt, issueEndsAt: row.issueEndsAt }, issuedUserIds: row.userIds };
   }
 
   async holders(couponId: string, userIds: string[]): Promise<string[]> {
     if (userIds.length === 0) return [];
-    const rows = await this.prisma.$queryRaw<{ user_id: string }[]>`
-      SELECT user_id FROM user_coupons WHERE coupon_id = ${couponId}::uuid AND user_id = ANY(${userIds}::text[])`;
+    const { rows } = await this.pool.query<{ user_id: string }>(`SELECT user_id FROM user_coupons WHERE coupon_id = $1::uuid AND user_id = ANY($2::text[])`, [couponId, userIds]);
     return rows.map((r) => r.user_id);
   }
 
   async userCoupons(userId: string): Promise<UserCouponWithTerms[]> {
-    const rows = await this.prisma.userCoupon.findMany({ where: { userId }, include: { coupon: { select: termsSelect } }, orderBy: [{ issuedAt: "desc" }, { id: "asc" }] });
+    const { rows } = await this.pool.query<UserCouponRow>(
+      `SELECT ${USER_COUPON_COLUMNS} FROM user_coupons u JOIN coupons c ON c.id = u.coupon_id WHERE u.user_id = $1 ORDER BY u.issued_at DESC, u.id ASC`,
+      [userId],
+    );
     return rows.map(toUserCoupon);
   }
 
   async hasReservation(orderId: string): Promise<boolean> {
-    const rows = await this.prisma.$queryRaw<unknown[]>`SELECT 1 FROM coupon_reservations WHERE order_id = ${orderId}`;
+    const { rows } = await this.pool.query(`SELECT 1 FROM coupon_reservations WHERE order_id = $1`, [orderId]);
     return rows.length > 0;
   }
 
   async orphanReservations(reservedBefore: Date, limit: number): Promise<string[]> {
-    const rows = await this.prisma.couponReservation.findMany({ where: { status: "RESERVED", reservedAt: { lt: reservedBefore } }, select: { orderId: true }, orderBy: { reservedAt: "asc" }, take: limit });
-    return rows.map((r) => r.orderId);
+    const { rows } = await this.pool.query<{ order_id: string }>(
+      `SELECT order_id FROM coupon_reservations WHERE status = 'RESERVED' AND reserved_at < $1 ORDER BY reserved_at ASC LIMIT $2`,
+      [reservedBefore, limit],
+    );
+    return rows.map((r) => r.order_id);
   }
 
   transaction<T>(work: (tx: ReservationTransaction) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction((tx) => work(new PrismaReservationTransaction(tx)), { timeout: 15_000, maxWait: 10_000 });
+    return inTransaction(this.pool, (tx) => work(new SqlReservationTransaction(tx)));
   }
 }

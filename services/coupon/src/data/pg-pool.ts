@@ -1,13 +1,7 @@
-import pg from "pg";
-import type { DatabaseLocation } from "@shop/config";
-
-export type SqlPool = pg.Pool;
+import type pg from "pg";
 
 /**
- * A small plain `pg` pool for the issue hot path only (one stored-function call per group
- * commit). Measured here: Prisma's per-query work costs about 1.4 ms of CPU per 50-row batch,
- * plain pg about 0.5 ms; everything else goes through Prisma.
+ * A plain `pg` pool. Every pool of the service is made by `createSqlPool` from `@shop/outbox`
+ * (search_path set to the service schema), so there is one way to make a pool.
  */
-export function createSqlPool(db: DatabaseLocation, size: number): SqlPool {
-  return new pg.Pool({ host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, max: size, options: `-c search_path="${db.schema}"`, application_name: "coupon-issue" });
-}
+export type SqlPool = pg.Pool;

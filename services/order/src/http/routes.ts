@@ -2,6 +2,7 @@ import { z } from "zod";
 import { defineRoute, schemas, type RouteSpec } from "@shop/http-kit";
 import { MAX_ITEMS_PER_ORDER, MAX_QUANTITY_PER_ITEM, isFinal, type Order } from "../domain/model.ts";
 import type { OrderService } from "../domain/order-service.ts";
+import type { PlacementKind } from "../domain/placement.ts";
 import { MAX_PREFER_WAIT_SECONDS, parsePreferWait } from "./prefer.ts";
 
 /** HTTP statuses of this service's business codes (on top of the shared ones). */
@@ -12,6 +13,9 @@ export const orderErrorStatuses: Record<string, number> = {
 
 /** Ids of other services' resources: opaque, but never anything that could smuggle a path or a query. */
 const opaqueId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+
+/** A placement's answer: 202 while the saga runs, 201 once the order is final. */
+const placementStatus: Record<PlacementKind, 201 | 202> = { ACCEPTED: 202, FINAL: 201 };
 
 const userParams = z.object({ userId: schemas.userId });
 const orderParams = userParams.extend({ orderId: opaqueId });
@@ -108,7 +112,8 @@ export function orderRoutes(orders: OrderService): RouteSpec[] {
       errors: ["VALIDATION_FAILED", "NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS", "SERVICE_UNAVAILABLE"],
       handler: async ({ params, body, headers }) => {
         const outcome = await orders.place({ userId: params.userId, idempotencyKey: headers["idempotency-key"], items: body.items, userCouponId: body.userCouponId });
-        let { order, statusCode } = outcome;
+        let { order } = outcome;
+        let statusCode = placementStatus[outcome.kind];
         const responseHeaders: Record<string, string> = { location: `/api/v1/users/${params.userId}/orders/${order.orderId}` };
         if (outcome.replayed) responseHeaders["idempotent-replayed"] = "true";
         const waitSeconds = headers.prefer;
@@ -116,7 +121,7 @@ export function orderRoutes(orders: OrderService): RouteSpec[] {
           responseHeaders["preference-applied"] = `wait=${waitSeconds}`;
           if (!isFinal(order.status) && waitSeconds > 0) {
             order = await orders.awaitOutcome(params.userId, order.orderId, waitSeconds * 1000);
-            statusCode = isFinal(order.status) ? 201 : 202;
+            statusCode = placementStatus[isFinal(order.status) ? "FINAL" : "ACCEPTED"];
           }
         }
         return { status: statusCode, body: orderView(order), headers: responseHeaders };

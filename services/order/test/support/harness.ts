@@ -18,7 +18,8 @@ export function startOrderService(db: TestSchema, upstream: UpstreamStandIn, env
       LOG_LEVEL: "error",
       CATALOG_URL: upstream.url,
       COUPON_URL: upstream.url,
-      UPSTREAM_TIMEOUT_MS: "1000",
+      // Generous: on a loaded test machine a stand-in call can take a while, and no test relies on timing out.
+      UPSTREAM_TIMEOUT_MS: "3000",
       UPSTREAM_BREAKER_RESET_MS: "300",
       DB_POOL_SIZE: "20",
       ...env,

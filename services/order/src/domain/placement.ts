@@ -1,0 +1,165 @@
+import { createHash, randomUUID } from "node:crypto";
+import { IdempotencyKeyReusedError } from "@shop/errors";
+import { OrdersOverloadedError, type AdmissionDecision } from "./admission.ts";
+import { PlacementInProgressError } from "./errors.ts";
+import { fromSnapshot, toSnapshot, type Order, type OrderSnapshot, type TimelineEntry } from "./model.ts";
+import { orderFailed, orderPlaced } from "./order-events.ts";
+import { applyDiscount, priceLines, type OrderLine } from "./pricing.ts";
+import type { CouponReservation, CouponReservations, IdempotencyClaim, NewOrder, OrderStore, ProductCatalog } from "./ports.ts";
+
+export interface PlaceOrderCommand {
+  userId: string;
+  idempotencyKey: string;
+  /** Distinct product ids, each with a positive quantity (validated at the edge). */
+  items: OrderLine[];
+  userCouponId?: string | null;
+}
+
+/** ACCEPTED: the order is PENDING and its saga runs; FINAL: the order was final at once (its coupon was refused). */
+export type PlacementKind = "ACCEPTED" | "FINAL";
+
+export interface PlacementOutcome {
+  kind: PlacementKind;
+  order: Order;
+  /** True when an earlier request with the same Idempotency-Key produced this answer. */
+  replayed: boolean;
+}
+
+export interface PlacementOptions {
+  /** A PENDING order older than this fails with TIMEOUT. */
+  sagaTimeoutMs: number;
+  /** How long a duplicate request waits for the first one with its key before answering 409. */
+  inProgressWaitMs?: number;
+  /** An unanswered placement older than this is presumed dead and may be taken over. */
+  takeOverAfterMs?: number;
+  /** Load shedding: placement is refused while this says the saga is too far behind (see admission.ts). */
+  admission?: () => AdmissionDecision;
+}
+
+/**
+ * How the kind of an answer is kept in its idempotency record (the port's number, column
+ * `status_code`; 0 there means "not answered yet"). The values are the record's historical format
+ * and are kept so stored answers replay unchanged; the domain reads them only as a kind.
+ */
+const STORED_KIND: Record<PlacementKind, number> = { FINAL: 201, ACCEPTED: 202 };
+
+function kindOfStored(stored: number): PlacementKind {
+  if (stored === STORED_KIND.FINAL) return "FINAL";
+  if (stored === STORED_KIND.ACCEPTED) return "ACCEPTED";
+  throw new Error(`unreadable stored placement answer: ${stored}`);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Same items (in any order) and the same coupon are the same request. */
+function requestHashOf(items: OrderLine[], userCouponId: string | null): string {
+  const canonical = [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0)).map((i) => [i.productId, i.quantity]);
+  return createHash("sha256").update(JSON.stringify({ items: canonical, userCouponId })).digest("hex");
+}
+
+/** Placing an order under an Idempotency-Key. */
+export class Placement {
+  private readonly inProgressWaitMs: number;
+  private readonly takeOverAfterMs: number;
+
+  constructor(
+    private readonly store: OrderStore,
+    private readonly catalog: ProductCatalog,
+    private readonly coupons: CouponReservations,
+    private readonly options: PlacementOptions,
+  ) {
+    this.inProgressWaitMs = options.inProgressWaitMs ?? 5_000;
+    this.takeOverAfterMs = options.takeOverAfterMs ?? 30_000;
+  }
+
+  /**
+   * Prices the items from the catalog, reserves the coupon, then stores the order PENDING and
+   * emits OrderPlaced in one transaction. A refused coupon stores the order FAILED with
+   * COUPON_NOT_USABLE instead (nothing was debited; OrderFailed tells the others). The
+   * Idempotency-Key makes a retry answer what the first request answered.
+   */
+  async place(command: PlaceOrderCommand): Promise<PlacementOutcome> {
+    // Before anything is claimed or reserved: a refused placement changes nothing, and its retry is a fresh request.
+    const admission = this.options.admission?.();
+    if (admission && !admission.admitted) throw new OrdersOverloadedError(admission.reason, admission.retryAfterSeconds);
+    const userCouponId = command.userCouponId ?? null;
+    const requestHash = requestHashOf(command.items, userCouponId);
+    const claim = await this.claimKey(command, requestHash);
+    if (claim.kind === "answered") {
+      return { kind: kindOfStored(claim.statusCode), order: fromSnapshot(claim.body as OrderSnapshot), replayed: true };
+    }
+    const { orderId } = claim;
+
+    let priced: ReturnType<typeof priceLines>;
+    try {
+      priced = priceLines(command.items, await this.catalog.quote(command.items.map((i) => i.productId)));
+    } catch (error) {
+      // Nothing happened under a fresh claim: the key is free for a corrected or later retry. A
+      // resumed claim keeps its order id (an earlier attempt may hold a coupon reservation for it).
+      // A failure to free or keep it only delays the retry until the claim may be taken over.
+      const settle = claim.resumed ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey) : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
+      await settle.catch(() => undefined);
+      throw error;
+    }
+
+    try {
+      const reservation = userCouponId
+        ? await this.coupons.reserve({ userCouponId, userId: command.userId, orderId, orderAmount: priced.subtotal })
+        : null;
+      return await this.storePlacement(command, orderId, priced, userCouponId, reservation);
+    } catch (error) {
+      // The coupon may be reserved for this order id: a retry must place the same order id.
+      await this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Takes the key, replays its answer, or waits a little for a concurrent request that holds it. */
+  private async claimKey(command: PlaceOrderCommand, requestHash: string): Promise<Exclude<IdempotencyClaim, { kind: "in-progress" }>> {
+    const giveUpAt = Date.now() + this.inProgressWaitMs;
+    for (;;) {
+      const claim = await this.store.claimIdempotencyKey(command.userId, command.idempotencyKey, requestHash, randomUUID(), this.takeOverAfterMs);
+      if (claim.kind === "claimed") return claim;
+      if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
+      if (claim.kind === "answered") return claim;
+      if (Date.now() >= giveUpAt) throw new PlacementInProgressError();
+      await sleep(50);
+    }
+  }
+
+  private storePlacement(
+    command: PlaceOrderCommand,
+    orderId: string,
+    priced: ReturnType<typeof priceLines>,
+    userCouponId: string | null,
+    reservation: CouponReservation | null,
+  ): Promise<PlacementOutcome> {
+    const placedAt = new Date();
+    const refused = reservation?.outcome === "REFUSED";
+    const amounts = applyDiscount(priced.subtotal, reservation?.outcome === "RESERVED" ? reservation.discountAmount : 0);
+    const timeline: TimelineEntry[] = [{ step: "ORDER_PLACED", status: "SUCCEEDED", at: placedAt }];
+    if (refused) timeline.push({ step: "COUPON_REJECTED", status: "FAILED", at: placedAt });
+    const order: NewOrder = {
+      orderId,
+      userId: command.userId,
+      status: refused ? "FAILED" : "PENDING",
+      items: priced.items,
+      ...amounts,
+      userCouponId,
+      paymentId: null,
+      failureCode: refused ? "COUPON_NOT_USABLE" : null,
+      deadlineAt: new Date(placedAt.getTime() + this.options.sagaTimeoutMs),
+      completionEventId: randomUUID(),
+      createdAt: placedAt,
+      timeline,
+    };
+    const kind: PlacementKind = refused ? "FINAL" : "ACCEPTED";
+    return this.store.transaction(async (tx) => {
+      const saved = await tx.insertOrder(order);
+      // A refused coupon holds no reservation for this order: there is nothing for the coupon service to release.
+      await tx.publish([refused ? orderFailed(saved, null, randomUUID(), new Date()) : orderPlaced(saved, randomUUID())]);
+      await tx.saveIdempotentResponse(command.userId, command.idempotencyKey, STORED_KIND[kind], toSnapshot(saved));
+      return { kind, order: saved, replayed: false };
+    });
+  }
+}
