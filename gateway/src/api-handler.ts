@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FieldIssue } from "@shop/errors";
-import { AuthenticationError, IdentityProviderUnavailableError, type Identity, type TokenVerifier } from "./auth.ts";
+import { AuthenticationError, IdentityProviderUnavailableError, type Identity, type TokenVerifier } from "@shop/auth";
 import type { ClientRateLimiter } from "./client-rate-limit.ts";
 import { API_METHODS, type CorsPolicy } from "./cors.ts";
 import { writeProblem, writeRefusal, type Refusal } from "./problem-response.ts";

@@ -3,7 +3,7 @@ import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { requestDurationHistogram, requestIdFrom, type ReadinessCheck } from "@shop/http-kit";
 import { runWithTrace, toTraceparent, traceFromTraceparent, type Logger } from "@shop/logging";
 import { createApiHandler, type RequestContext } from "./api-handler.ts";
-import type { TokenVerifier } from "./auth.ts";
+import type { TokenVerifier } from "@shop/auth";
 import type { ClientRateLimiter } from "./client-rate-limit.ts";
 import { createCorsPolicy, type CorsOptions } from "./cors.ts";
 import { createDocumentProvider } from "./openapi.ts";

@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createApp } from "./app.ts";
-import { createTokenVerifier } from "./auth.ts";
+import { createTokenVerifier } from "@shop/auth";
 import { loadGatewayConfig, upstreamUrl, type GatewayConfig } from "./config.ts";
 import { UpstreamProxy } from "./proxy.ts";
 import { createClientRateLimiter } from "./client-rate-limit.ts";

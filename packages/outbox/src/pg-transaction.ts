@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { DatabaseLocation } from "@shop/config";
+import type { Logger } from "@shop/logging";
 import type { SqlExecutor } from "./sql.ts";
 
 /**
@@ -7,8 +8,8 @@ import type { SqlExecutor } from "./sql.ts";
  * about 0.6 ms of CPU per query and its interactive transactions several round trips more; plain
  * pg about 0.1 ms. Prisma keeps the schemas, the migrations and the cold paths.
  */
-export function createSqlPool(db: DatabaseLocation, options: { size: number; name: string; connectionTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): pg.Pool {
-  return new pg.Pool({
+export function createSqlPool(db: DatabaseLocation, options: { size: number; name: string; logger: Logger; connectionTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): pg.Pool {
+  const pool = new pg.Pool({
     host: db.host,
     port: db.port,
     user: db.user,
@@ -22,6 +23,10 @@ export function createSqlPool(db: DatabaseLocation, options: { size: number; nam
     options: `-c search_path="${db.schema}" -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs ?? 15_000}`,
     application_name: options.name,
   });
+  // An idle connection the server ends (a restart, a failover) is dropped by the pool and replaced on
+  // the next query; without a listener, node would turn the pool's 'error' event into a crash.
+  pool.on("error", (error) => options.logger.warn({ err: error, pool: options.name }, "idle database connection lost; the pool replaces it"));
+  return pool;
 }
 
 /** One transaction on one connection; also an SqlExecutor, so the outbox and inbox helpers run in it. */

@@ -52,6 +52,8 @@ const USER_PATH = /^\/api\/v1\/users\/([^/?]+)/;
 
 const VALID_USER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** Signed once per identity: a test that sends thousands of requests should not sign thousands of tokens. */
+// Longer than any jest worker lives, so a remembered token never expires under a slow run.
+const MEMO_LIFETIME = "6h";
 const signed = new Map<string, Promise<string>>();
 const memo = (key: string, sign: () => Promise<string>) => {
   let token = signed.get(key);
@@ -69,8 +71,8 @@ const memo = (key: string, sign: () => Promise<string>) => {
 export async function authHeadersFor(path: string, caller = "order"): Promise<Record<string, string>> {
   const user = USER_PATH.exec(path);
   const userId = user && safeDecode(user[1]!);
-  if (userId && VALID_USER_ID.test(userId)) return { authorization: `Bearer ${await memo(`user:${userId}`, () => signToken({ sub: userId }))}` };
-  if (userId || path.startsWith("/api/v1/admin/")) return { authorization: `Bearer ${await memo("admin", () => signToken({ sub: "test-admin", roles: ["admin"] }))}` };
-  if (path.startsWith("/internal/")) return { authorization: `Bearer ${await memo(`service:${caller}`, () => signServiceToken(caller))}` };
+  if (userId && VALID_USER_ID.test(userId)) return { authorization: `Bearer ${await memo(`user:${userId}`, () => signToken({ sub: userId, expiresIn: MEMO_LIFETIME }))}` };
+  if (userId || path.startsWith("/api/v1/admin/")) return { authorization: `Bearer ${await memo("admin", () => signToken({ sub: "test-admin", roles: ["admin"], expiresIn: MEMO_LIFETIME }))}` };
+  if (path.startsWith("/internal/")) return { authorization: `Bearer ${await memo(`service:${caller}`, () => signServiceToken(caller, { expiresIn: MEMO_LIFETIME }))}` };
   return {};
 }

@@ -40,7 +40,7 @@ export async function start(
   try {
     const now = options.now ?? (() => new Date());
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog" }), (p) => p.end());
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog", logger }), (p) => p.end());
     const redis = resources.add("redis", createRedis(config.REDIS_URL, logger), (r) => r.disconnect());
     const keyPrefix = redisKeyPrefix(config);
     const store = new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX);

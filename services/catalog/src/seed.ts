@@ -1,5 +1,5 @@
 import { parseDatabaseUrl } from "@shop/config";
-import { createLogger } from "@shop/logging";
+import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool } from "@shop/outbox";
 import { loadCatalogConfig, type CatalogConfig } from "./config.ts";
 import { PgCatalogStore } from "./data/catalog-store.ts";
@@ -9,9 +9,9 @@ import { seedDemoCatalog as seedStore } from "./domain/seeding.ts";
  * Inserts the demo products (`src/domain/demo-products.ts`) into an empty catalog; does nothing
  * if any product exists. Returns how many were inserted. Needs the migrations applied.
  */
-export async function seedDemoCatalog(config: CatalogConfig = loadCatalogConfig()): Promise<number> {
+export async function seedDemoCatalog(config: CatalogConfig = loadCatalogConfig(), logger: Logger = createLogger("catalog-seed", config.LOG_LEVEL)): Promise<number> {
   const database = parseDatabaseUrl(config.DATABASE_URL);
-  const pool = createSqlPool(database, { size: 1, name: "catalog-seed" });
+  const pool = createSqlPool(database, { size: 1, name: "catalog-seed", logger });
   try {
     return await seedStore(new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX));
   } finally {

@@ -19,7 +19,7 @@ const POOL = 10;
 
 const db = await createTestSchema({ migrationsDir, label: "catalog-measure" });
 const database = parseDatabaseUrl(db.databaseUrl);
-const pool = createSqlPool(database, { size: POOL, name: "catalog-measure" });
+const pool = createSqlPool(database, { size: POOL, name: "catalog-measure", logger: silentLogger });
 const redis = new Redis("redis://127.0.0.1:6379/11");
 const store = new PgCatalogStore(pool, database.schema, "measure.");
 const keyPrefix = uniqueTopicPrefix("measure");

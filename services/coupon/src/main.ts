@@ -30,13 +30,11 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "coupon" }), (p) => p.end());
-    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "coupon", logger }), (p) => p.end());
     const redis = resources.add("redis", createRedis(config.REDIS_URL, config.REDIS_AUTO_PIPELINING), (r) => r.quit().catch(() => r.disconnect()));
     redis.on("error", (error) => logger.warn({ err: error }, "redis connection error"));
     // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
-    const issuePool = resources.add("issue pool", createSqlPool(database, { size: config.ISSUE_DB_POOL_SIZE, name: "coupon-issue" }), (p) => p.end());
-    issuePool.on("error", (error) => logger.warn({ err: error }, "idle issue connection lost"));
+    const issuePool = resources.add("issue pool", createSqlPool(database, { size: config.ISSUE_DB_POOL_SIZE, name: "coupon-issue", logger }), (p) => p.end());
     const store = new SqlCouponStore(pool, issuePool);
     const gate = new RedisAdmissionGate(redis, config.REDIS_KEY_PREFIX);
     const campaigns = new CampaignService(store, gate, logger);

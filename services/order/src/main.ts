@@ -32,9 +32,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "order" }), (p) => p.end());
-    // An idle connection that breaks (a database restart) is dropped by the pool; unheard, the error would end the process.
-    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "order", logger }), (p) => p.end());
     const credentials = createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "order" });
     const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger, credentials };
     const catalog = resources.add("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());

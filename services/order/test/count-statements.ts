@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { parseDatabaseUrl } from "@shop/config";
 import { createSqlPool } from "@shop/outbox";
-import { build, createTestSchema } from "@shop/testing";
+import { build, createTestSchema, silentLogger } from "@shop/testing";
 import { PgOrderStore } from "../src/data/order-store.ts";
 import type { Order } from "../src/domain/model.ts";
 import { OrderService } from "../src/domain/order-service.ts";
@@ -15,7 +15,7 @@ import type { OrderChangeFeed } from "../src/domain/ports.ts";
 
 const migrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
 const db = await createTestSchema({ migrationsDir, label: "order-count" });
-const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 5, name: "order-count" });
+const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 5, name: "order-count", logger: silentLogger });
 const store = new PgOrderStore(pool, db.schema, "count.");
 
 const noChanges: OrderChangeFeed = { watch: () => ({ changed: (ms) => new Promise((r) => setTimeout(r, ms)), close: () => undefined }) };

@@ -22,9 +22,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "payment" }), (p) => p.end());
-    // An idle connection the server closes is dropped by the pool; without a listener it would crash the process.
-    pool.on("error", (error) => logger.warn({ err: error }, "idle database connection lost"));
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "payment", logger }), (p) => p.end());
     const payments = new PaymentService(new SqlPaymentStore(pool, database.schema, config.TOPIC_PREFIX), { maxAmount: config.PAYMENT_MAX_AMOUNT });
     const messaging = config.EVENTS_ENABLED
       ? resources.add(

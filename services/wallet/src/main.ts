@@ -22,9 +22,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
   const resources = new Resources(logger);
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet" }), (p) => p.end());
-    // An idle connection that breaks (a database restart) is dropped by the pool; without a listener it would crash the process.
-    pool.on("error", (err) => logger.warn({ err }, "idle database connection failed"));
+    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet", logger }), (p) => p.end());
     const wallet = new WalletService(new PgWalletStore(pool, database.schema, config.TOPIC_PREFIX));
     const messaging = config.EVENTS_ENABLED
       ? resources.add(

@@ -189,23 +189,8 @@ class PgOrderTransaction implements OrderTransaction {
       order.timeline.map((t) => t.status),
       order.timeline.map((t) => t.at.toISOString()),
     ]);
-    return {
-      orderId: order.orderId,
-      userId: order.userId,
-      status: order.status,
-      items: order.items.map((i) => ({ productId: i.productId, name: i.name, quantity: i.quantity, unitPrice: i.unitPrice })),
-      subtotal: order.subtotal,
-      discountAmount: order.discountAmount,
-      totalAmount: order.totalAmount,
-      userCouponId: order.userCouponId,
-      paymentId: order.paymentId,
-      failureCode: order.failureCode,
-      deadlineAt: new Date(order.deadlineAt),
-      completionEventId: order.completionEventId,
-      createdAt: new Date(order.createdAt),
-      updatedAt: new Date(order.createdAt),
-      timeline: order.timeline.map((t) => ({ step: t.step, status: t.status, at: new Date(t.at) })),
-    };
+    // What was written, as it now stands: a new order has not been updated since it was created.
+    return { ...order, updatedAt: order.createdAt };
   }
 
   async lockOrder(orderId: string): Promise<Order | null> {

@@ -1,0 +1,68 @@
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { parseDatabaseUrl } from "@shop/config";
+import { createTestSchema, eventually, silentLogger, type TestSchema } from "@shop/testing";
+import { createSqlPool, inTransaction, lockOrder } from "../src/index.ts";
+
+let db: TestSchema;
+beforeAll(async () => {
+  db = await createTestSchema({ label: "sql-pool" });
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+test("an idle connection killed by the server (a restart, a failover) is dropped from the pool, not the process", async () => {
+  const name = `pool-${randomUUID().slice(0, 8)}`;
+  const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 2, name, logger: silentLogger });
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  try {
+    await pool.query("SELECT 1");
+    expect(pool.idleCount).toBe(1);
+    const admin = new pg.Client(parseDatabaseUrl(db.databaseUrl));
+    await admin.connect();
+    try {
+      const { rows } = await admin.query<{ killed: boolean }>("SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1", [name]);
+      expect(rows).toEqual([{ killed: true }]);
+    } finally {
+      await admin.end();
+    }
+    await eventually(async () => expect(pool.idleCount).toBe(0), 5_000, 50);
+    expect(uncaught).toEqual([]);
+    // The pool opens a fresh connection for the next query.
+    expect((await pool.query<{ ok: number }>("SELECT 1 AS ok")).rows).toEqual([{ ok: 1 }]);
+  } finally {
+    process.off("uncaughtException", onUncaught);
+    await pool.end();
+  }
+});
+
+test("a transaction that throws is rolled back, and per-order locks of two services do not wait on each other", async () => {
+  const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 3, name: "pool-tx", logger: silentLogger });
+  try {
+    await pool.query("CREATE TABLE IF NOT EXISTS notes (text TEXT NOT NULL)");
+    await expect(
+      inTransaction(pool, async (tx) => {
+        await tx.execute("INSERT INTO notes (text) VALUES ($1)", ["rolled back"]);
+        throw new Error("a rule failed after the insert");
+      }),
+    ).rejects.toThrow("a rule failed");
+    expect((await pool.query("SELECT text FROM notes")).rows).toEqual([]);
+
+    const orderId = randomUUID();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const wallet = inTransaction(pool, async (tx) => {
+      await lockOrder(tx, "wallet", orderId);
+      await held;
+    });
+    // The catalog's lock on the same order is another key: it is granted while the wallet holds its own.
+    await inTransaction(pool, (tx) => lockOrder(tx, "catalog", orderId));
+    release();
+    await wallet;
+  } finally {
+    await pool.end();
+  }
+});
