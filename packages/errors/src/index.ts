@@ -36,3 +36,5 @@ export class IdempotencyKeyReusedError extends DomainError {
     super("IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was already used with a different request body");
   }
 }
+
+export { infrastructureFault, transientFault, INFRASTRUCTURE_RETRY_AFTER_SECONDS } from "./infrastructure-faults.ts";

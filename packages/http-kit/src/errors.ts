@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { DomainError, ValidationError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
-import { INFRASTRUCTURE_RETRY_AFTER_SECONDS, infrastructureFault } from "./infrastructure-faults.ts";
+import { INFRASTRUCTURE_RETRY_AFTER_SECONDS, infrastructureFault } from "@shop/errors";
 import { ValidatorCrashedError } from "./input-validation.ts";
 import { problem, sendProblem, type Problem } from "./problem.ts";
 import { responseHeadersOf } from "./request-errors.ts";

@@ -7,7 +7,7 @@ export * as schemas from "./schemas.ts";
 export { Resources } from "./resources.ts";
 export { accessGuard, accessOf, type Access } from "./access.ts";
 export { requestIdFrom } from "./request-id.ts";
-export { infrastructureFault, INFRASTRUCTURE_RETRY_AFTER_SECONDS } from "./infrastructure-faults.ts";
+export { infrastructureFault, INFRASTRUCTURE_RETRY_AFTER_SECONDS } from "@shop/errors";
 export { MalformedRequestError, MethodNotAllowedError, UnsupportedMediaTypeError } from "./request-errors.ts";
 export { SAFE_TEXT_PATTERN, unsafeTextIssues } from "./text-guard.ts";
 export { timesSent } from "./raw-headers.ts";

@@ -2,7 +2,7 @@ import { PrismaClientInitializationError, PrismaClientKnownRequestError } from "
 import { Redis } from "ioredis";
 import pg from "pg";
 import { DomainError } from "@shop/errors";
-import { infrastructureFault } from "../src/infrastructure-faults.ts";
+import { infrastructureFault } from "@shop/errors";
 
 /** A port nothing listens on: connecting is refused at once. */
 const CLOSED_PORT = 1;

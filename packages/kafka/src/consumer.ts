@@ -1,5 +1,6 @@
 import type { Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { topicOf, type EventName, type EventPayloads } from "@shop/events";
+import { transientFault } from "@shop/errors";
 import { runWithTrace, traceFromTraceparent, type Logger } from "@shop/logging";
 import type { EventCodec } from "./codec.ts";
 import type { EventPublisher } from "./producer.ts";
@@ -14,6 +15,18 @@ export interface EventMeta {
 
 export type EventHandlers = { [E in EventName]?: (event: EventPayloads[E], meta: EventMeta) => Promise<void> };
 
+/** One decoded record of a batch. */
+export interface ConsumedEvent<E extends EventName = EventName> {
+  event: EventPayloads[E];
+  meta: EventMeta;
+}
+
+/**
+ * Handlers that take a partition's records several at a time, in offset order (so records of one
+ * key stay in order); all of a call's records succeed or fail together.
+ */
+export type BatchEventHandlers = { [E in EventName]?: (events: ConsumedEvent<E>[]) => Promise<void> };
+
 export interface EventConsumerOptions {
   kafka: Kafka;
   codec: EventCodec;
@@ -23,12 +36,27 @@ export interface EventConsumerOptions {
   /** The service name: consumer group `<prefix><service>`, dead letters on `<prefix><service>.dlq`. */
   service: string;
   topicPrefix: string;
-  handlers: EventHandlers;
-  /** Attempts per record before it goes to the dead-letter topic. */
+  handlers?: EventHandlers;
+  batchHandlers?: BatchEventHandlers;
+  /** Attempts at a permanent failure before its record goes to the dead-letter topic. */
   maxAttempts?: number;
   initialBackoffMs?: number;
+  /** The longest wait between two attempts (transient failures are retried without limit). */
+  maxBackoffMs?: number;
+  /** The most records one batch handler call gets. */
+  maxBatchSize?: number;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+}
+
+/** A partition whose records keep failing with a transient fault: it waits, it does not skip ahead. */
+export interface StuckPartition {
+  topic: string;
+  partition: number;
+  offset: string;
+  since: Date;
+  attempts: number;
+  reason: string;
 }
 
 export function deadLetterTopic(service: string, topicPrefix = ""): string {
@@ -45,14 +73,28 @@ function headersOf(headers: IHeaders | undefined): Record<string, string> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Thrown out of a retry loop when the consumer stops or loses the partition: the records are redelivered later. */
+class ConsumptionInterrupted extends Error {}
+
+/** What eachBatch lends a chunk while it is handled. */
+interface BatchControl {
+  isRunning(): boolean;
+  isStale(): boolean;
+  heartbeat(): Promise<void>;
+}
+
 /**
- * Subscribes a service's handlers. Records of one key are handled in order; a failing record is
- * retried with exponential backoff, then parked on the dead-letter topic with its original bytes
- * and the error, so one poison record cannot stall the partition.
+ * Subscribes a service's handlers. A partition's records are handled in offset order, a batch
+ * handler's several at a time. A transient failure (a database or broker away, a deadlock) is
+ * retried without limit with capped backoff, holding the partition where it is; a permanent one is
+ * retried a few times, then its record is parked on the dead-letter topic with its original bytes
+ * and the error, so one poison record cannot stall the partition. A batch that fails permanently
+ * is retried record by record, so only the poison one is parked.
  */
 export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly eventByTopic = new Map<string, EventName>();
+  private readonly stuck = new Map<string, StuckPartition>();
   readonly deadLetterTopic: string;
 
   constructor(private readonly options: EventConsumerOptions) {
@@ -63,7 +105,8 @@ export class EventConsumer {
       maxWaitTimeInMs: 100,
       retry: { retries: 10 },
     });
-    for (const event of Object.keys(options.handlers) as EventName[]) this.eventByTopic.set(topicOf(event, options.topicPrefix), event);
+    const consumed = [...Object.keys(options.handlers ?? {}), ...Object.keys(options.batchHandlers ?? {})] as EventName[];
+    for (const event of consumed) this.eventByTopic.set(topicOf(event, options.topicPrefix), event);
     this.deadLetterTopic = deadLetterTopic(options.service, options.topicPrefix);
   }
 
@@ -71,13 +114,36 @@ export class EventConsumer {
     return [...this.eventByTopic.keys()];
   }
 
+  /** Partitions currently held back by a transient failure (for health and metrics). */
+  stuckPartitions(): StuckPartition[] {
+    return [...this.stuck.values()];
+  }
+
   async start(): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
+    const maxBatchSize = this.options.maxBatchSize ?? 100;
     await this.consumer.run({
       // Every partition of a topic at once (6 by default); records of one key stay in order.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
-      eachMessage: async ({ topic, partition, message }) => this.handle(topic, partition, message),
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
+        const control: BatchControl = { isRunning, isStale, heartbeat };
+        for (let from = 0; from < batch.messages.length; from += maxBatchSize) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(from, from + maxBatchSize);
+          try {
+            await this.handleChunk(batch.topic, batch.partition, chunk, control);
+          } catch (error) {
+            // Stopping or rebalancing mid-retry: the unresolved records are fetched again later.
+            if (error instanceof ConsumptionInterrupted) return;
+            throw error;
+          }
+          resolveOffset(chunk[chunk.length - 1]!.offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
     });
   }
 
@@ -97,34 +163,85 @@ export class EventConsumer {
     await this.consumer.disconnect();
   }
 
-  private async handle(topic: string, partition: number, message: KafkaMessage): Promise<void> {
-    const headers = headersOf(message.headers);
-    const meta: EventMeta = { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers };
+  /** Decodes a chunk (undecodable records go straight to the dead letters), then hands it over. */
+  private async handleChunk(topic: string, partition: number, messages: KafkaMessage[], control: BatchControl): Promise<void> {
     const event = this.eventByTopic.get(topic);
-    const maxAttempts = this.options.maxAttempts ?? 5;
-    let lastError: unknown;
-    await runWithTrace(traceFromTraceparent(headers.traceparent), async () => {
+    const decoded: { message: KafkaMessage; consumed: ConsumedEvent }[] = [];
+    for (const message of messages) {
+      const headers = headersOf(message.headers);
       let payload: unknown;
-      try {
+      const decoding = await this.attempt(topic, partition, message, control, async () => {
         if (!event || !message.value) throw new Error(`no handler or empty value on ${topic}`);
         payload = await this.options.codec.decode(message.value);
-      } catch (error) {
-        // Undecodable records will never succeed: straight to the dead letters.
-        return this.deadLetter(topic, partition, message, error, 0);
-      }
-      const handler = this.options.handlers[event] as (e: unknown, m: EventMeta) => Promise<void>;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      }, "once");
+      // Undecodable records will never succeed: straight to the dead letters (a registry that is away is waited for).
+      if (!decoding.ok) await this.deadLetter(topic, partition, message, decoding.error, 0);
+      else decoded.push({ message, consumed: { event: payload as EventPayloads[EventName], meta: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers } } });
+    }
+    if (!event || decoded.length === 0) return;
+    const batchHandler = this.options.batchHandlers?.[event] as ((events: ConsumedEvent[]) => Promise<void>) | undefined;
+    if (batchHandler) {
+      const whole = await this.attempt(topic, partition, decoded[0]!.message, control, () => batchHandler(decoded.map((d) => d.consumed)), decoded.length > 1 ? "once" : "usual");
+      if (whole.ok) return;
+      // Which record is the poison one: each alone, the others succeed.
+      for (const item of decoded) await this.handleOne(topic, partition, item.message, control, () => batchHandler([item.consumed]));
+      return;
+    }
+    const handler = this.options.handlers?.[event] as ((e: unknown, m: EventMeta) => Promise<void>) | undefined;
+    for (const item of decoded) await this.handleOne(topic, partition, item.message, control, () => handler!(item.consumed.event, item.consumed.meta));
+  }
+
+  private async handleOne(topic: string, partition: number, message: KafkaMessage, control: BatchControl, work: () => Promise<void>): Promise<void> {
+    const outcome = await this.attempt(topic, partition, message, control, work, "usual");
+    if (!outcome.ok) await this.deadLetter(topic, partition, message, outcome.error, outcome.attempts);
+  }
+
+  /**
+   * Runs `work` under the first record's trace until it succeeds, fails permanently maxAttempts
+   * times ("usual") or once ("once": the caller has a fallback), or the consumer stops. Transient
+   * failures do not count: they are waited out.
+   */
+  private async attempt(
+    topic: string,
+    partition: number,
+    first: KafkaMessage,
+    control: BatchControl,
+    work: () => Promise<void>,
+    permanentFailuresAllowed: "usual" | "once",
+  ): Promise<{ ok: true } | { ok: false; error: unknown; attempts: number }> {
+    const maxAttempts = permanentFailuresAllowed === "once" ? 1 : (this.options.maxAttempts ?? 5);
+    const initialBackoff = this.options.initialBackoffMs ?? 100;
+    const maxBackoff = this.options.maxBackoffMs ?? 2_000;
+    const stuckKey = `${topic}/${partition}`;
+    let permanentFailures = 0;
+    try {
+      for (let attempt = 1; ; attempt++) {
         try {
-          await handler(payload, meta);
-          return;
+          await runWithTrace(traceFromTraceparent(headersOf(first.headers).traceparent), work);
+          return { ok: true };
         } catch (error) {
-          lastError = error;
-          this.options.logger.warn({ err: error, topic, partition, offset: message.offset, attempt }, "event handler failed");
-          if (attempt < maxAttempts) await sleep((this.options.initialBackoffMs ?? 100) * 2 ** (attempt - 1));
+          const transient = transientFault(error);
+          if (!transient) permanentFailures++;
+          if (!transient && permanentFailures >= maxAttempts) {
+            if (maxAttempts > 1) this.options.logger.warn({ err: error, topic, partition, offset: first.offset, attempt }, "event handler failed");
+            return { ok: false, error, attempts: permanentFailures };
+          }
+          if (transient) {
+            const since = this.stuck.get(stuckKey)?.since ?? new Date();
+            this.stuck.set(stuckKey, { topic, partition, offset: first.offset, since, attempts: attempt, reason: transient });
+            // Routine while a dependency restarts: logged once in a while, not at every attempt.
+            if (attempt === 1 || attempt % 10 === 0) this.options.logger.warn({ topic, partition, offset: first.offset, attempt, reason: transient }, "transient failure; the partition waits and retries");
+          } else {
+            this.options.logger.warn({ err: error, topic, partition, offset: first.offset, attempt }, "event handler failed");
+          }
+          await sleep(Math.min(maxBackoff, initialBackoff * 2 ** Math.min(attempt - 1, 16)));
+          if (!control.isRunning() || control.isStale()) throw new ConsumptionInterrupted(`stopped while retrying ${stuckKey}`);
+          await control.heartbeat().catch(() => undefined);
         }
       }
-      await this.deadLetter(topic, partition, message, lastError, maxAttempts);
-    });
+    } finally {
+      this.stuck.delete(stuckKey);
+    }
   }
 
   private async deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown, attempts: number): Promise<void> {

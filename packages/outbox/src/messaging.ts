@@ -1,6 +1,6 @@
 import type { DatabaseLocation } from "@shop/config";
 import { topicOf, type EventName } from "@shop/events";
-import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type EventHandlers } from "@shop/kafka";
+import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type BatchEventHandlers, type EventHandlers } from "@shop/kafka";
 import type { Logger } from "@shop/logging";
 import { OutboxRelay } from "./relay.ts";
 
@@ -12,9 +12,11 @@ export interface MessagingOptions {
   database: DatabaseLocation;
   /** Events this service writes to its outbox. */
   publishes: EventName[];
-  handlers: EventHandlers;
+  /** Handlers of single records; a saga participant gives batchHandlers instead (see @shop/saga). */
+  handlers?: EventHandlers;
+  batchHandlers?: BatchEventHandlers;
   logger: Logger;
-  consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; partitionsConsumedConcurrently?: number };
+  consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number; maxBatchSize?: number; partitionsConsumedConcurrently?: number };
 }
 
 export interface Messaging {
@@ -34,7 +36,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
   const { service, topicPrefix, logger } = options;
   const kafka = createKafka(service, options.brokers, logger);
   const codec = EventCodec.forUrl(options.registryUrl, topicPrefix);
-  const consumed = Object.keys(options.handlers) as EventName[];
+  const consumed = [...Object.keys(options.handlers ?? {}), ...Object.keys(options.batchHandlers ?? {})] as EventName[];
   await ensureTopics(kafka, [...new Set([...options.publishes, ...consumed])].map((e) => topicOf(e, topicPrefix)).concat(deadLetterTopic(service, topicPrefix)));
   await Promise.all(options.publishes.map((e) => codec.schemaId(e)));
 
@@ -58,7 +60,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     await publisher.connect();
     await relay.start();
     if (consumed.length) {
-      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, ...options.consumerOptions });
+      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, batchHandlers: options.batchHandlers, ...options.consumerOptions });
       await consumer.start();
     }
     await admin.connect();

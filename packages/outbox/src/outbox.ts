@@ -36,6 +36,20 @@ export async function claimInboxEvent(tx: SqlExecutor, eventId: string, consumer
   return inserted === 1;
 }
 
+/**
+ * The multi-row claimInboxEvent: records that `consumer` handled each of `eventIds` (one
+ * statement) and returns those it had not handled before.
+ */
+export async function claimInboxEvents(tx: SqlExecutor, eventIds: string[], consumer: string): Promise<Set<string>> {
+  if (eventIds.length === 0) return new Set();
+  const rows = await tx.$queryRawUnsafe<{ event_id: string }[]>(
+    `INSERT INTO inbox_events (event_id, consumer) SELECT id, $2 FROM unnest($1::uuid[]) AS id ON CONFLICT DO NOTHING RETURNING event_id::text`,
+    eventIds,
+    consumer,
+  );
+  return new Set(rows.map((r) => r.event_id));
+}
+
 /** A service's domain events into its outbox, each on its event's topic (with the environment's prefix). */
 export function appendEvents(tx: SqlExecutor, outbox: { schema: string; topicPrefix: string }, events: DomainEvent[]): Promise<void> {
   return appendToOutbox(

@@ -72,3 +72,33 @@ export function infrastructureFault(error: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * PostgreSQL SQLSTATEs that a retry of the same work can clear: 40001 serialization failure,
+ * 40P01 deadlock (one side is rolled back), 55P03 lock not available, 25P03 idle-in-transaction
+ * timeout (the server ended a stuck transaction).
+ */
+const RETRIABLE_POSTGRES_CODES = new Set(["40001", "40P01", "55P03", "25P03"]);
+
+/** kafkajs marks errors a reconnect or a later attempt can clear (a broker away, a leader moving). */
+const isRetriableKafkaError = (fields: Record<string, unknown>) =>
+  typeof fields.name === "string" && fields.name.startsWith("KafkaJS") && fields.retriable === true;
+
+/**
+ * The reason when `error` is transient: the same work will succeed once a dependency is back or a
+ * conflict has passed (an infrastructure fault, a deadlock, a retriable broker error); null when it
+ * is permanent (a bug, an invalid record). A saga consumer retries transient failures without limit
+ * and dead-letters only permanent ones.
+ */
+export function transientFault(error: unknown): string | null {
+  const infrastructure = infrastructureFault(error);
+  if (infrastructure) return infrastructure;
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_CAUSES && current !== null && typeof current === "object"; depth++) {
+    const fields = current as Record<string, unknown>;
+    if (typeof fields.code === "string" && RETRIABLE_POSTGRES_CODES.has(fields.code)) return `postgres ${fields.code}`;
+    if (isRetriableKafkaError(fields)) return `${String(fields.name)}: ${String(fields.message).slice(0, 120)}`;
+    current = fields.cause;
+  }
+  return null;
+}

@@ -1,0 +1,2 @@
+export { decision, ignore, type Decision, type DecisionContext, type Reaction, type Reactions, type SagaEvent, type SagaParticipant } from "./participant.ts";
+export { ParticipantRunner, type AfterCommit, type ParticipantRepository, type ParticipantRunnerOptions } from "./runner.ts";
