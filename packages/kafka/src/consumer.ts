@@ -127,10 +127,11 @@ export class EventConsumer {
       // Every partition of a topic at once (6 by default); records of one key stay in order.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary }) => {
-        const control: BatchControl = { isRunning, isStale, heartbeat };
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const control: BatchControl = { isRunning: () => payload.isRunning(), isStale: () => payload.isStale(), heartbeat: () => payload.heartbeat() };
         for (let from = 0; from < batch.messages.length; from += maxBatchSize) {
-          if (!isRunning() || isStale()) return;
+          if (!control.isRunning() || control.isStale()) return;
           const chunk = batch.messages.slice(from, from + maxBatchSize);
           try {
             await this.handleChunk(batch.topic, batch.partition, chunk, control);
@@ -139,9 +140,9 @@ export class EventConsumer {
             if (error instanceof ConsumptionInterrupted) return;
             throw error;
           }
-          resolveOffset(chunk[chunk.length - 1]!.offset);
-          await commitOffsetsIfNecessary();
-          await heartbeat();
+          payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+          await payload.commitOffsetsIfNecessary();
+          await payload.heartbeat();
         }
       },
     });

@@ -52,9 +52,9 @@ export class ParticipantRunner<State, Effect> {
   batchHandlers(): BatchEventHandlers {
     const handlers: Record<string, (events: ConsumedEvent[]) => Promise<void>> = {};
     for (const type of Object.keys(this.options.participant.reactions) as EventName[]) {
-      handlers[type] = (consumed) => this.handle(type, consumed.map((c) => c.event as EventPayloads[typeof type]));
+      handlers[type] = (consumed) => this.handle(type, consumed.map((c) => c.event));
     }
-    return handlers as BatchEventHandlers;
+    return handlers;
   }
 
   /** Applies `events` (all of type `type`, in delivery order) in one transaction. */
