@@ -25,7 +25,8 @@ export interface Reaction<State, Effect, E extends EventName = EventName> {
 /** What a decision may use besides the state and the event, injected so that decisions stay pure. */
 export interface DecisionContext {
   now: Date;
-  newEventId(): string;
+  /** A fresh UUID (event ids, record ids). */
+  newId(): string;
 }
 
 /** What one event does: the participant's own changes, and the events it answers with. */

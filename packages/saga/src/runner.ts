@@ -29,7 +29,7 @@ export interface ParticipantRunnerOptions<State, Effect> {
    */
   orderLocks?: "advisory" | "taken-by-load";
   clock?: () => Date;
-  newEventId?: () => string;
+  newId?: () => string;
 }
 
 /**
@@ -41,11 +41,11 @@ export interface ParticipantRunnerOptions<State, Effect> {
  */
 export class ParticipantRunner<State, Effect> {
   private readonly clock: () => Date;
-  private readonly newEventId: () => string;
+  private readonly newId: () => string;
 
   constructor(private readonly options: ParticipantRunnerOptions<State, Effect>) {
     this.clock = options.clock ?? (() => new Date());
-    this.newEventId = options.newEventId ?? randomUUID;
+    this.newId = options.newId ?? randomUUID;
   }
 
   /** The consumer's entry points: one batch handler per event the participant reacts to. */
@@ -71,7 +71,7 @@ export class ParticipantRunner<State, Effect> {
       let state: State = await repository.load(tx, fresh);
       const effects: Effect[] = [];
       const answers: Decision<Effect>["publish"] = [];
-      const context: DecisionContext = { now: this.clock(), newEventId: this.newEventId };
+      const context: DecisionContext = { now: this.clock(), newId: this.newId };
       for (const event of fresh) {
         const decided = reaction.decide(state, event as EventPayloads[E], context);
         for (const effect of decided.effects) state = participant.evolve(state, effect);

@@ -23,7 +23,7 @@ const holder: SagaParticipant<HoldState, HoldEffect> = {
           ? ignore()
           : decision(
               [{ orderId: event.orderId, status: "HELD" }],
-              [{ type: "BalanceDebited", key: event.orderId, payload: { eventId: context.newEventId(), occurredAt: context.now.toISOString(), orderId: event.orderId, userId: event.userId, amount: event.totalAmount, items: event.items } }],
+              [{ type: "BalanceDebited", key: event.orderId, payload: { eventId: context.newId(), occurredAt: context.now.toISOString(), orderId: event.orderId, userId: event.userId, amount: event.totalAmount, items: event.items } }],
             ),
     },
     OrderFailed: {
