@@ -42,3 +42,29 @@ export const ignore = <Effect>(): Decision<Effect> => decision<Effect>();
 
 /** Every saga event names its order. */
 export type SagaEvent = EventPayloads[EventName] & { eventId: string; orderId: string };
+
+/** What a run of decisions adds up to: the state they leave, their effects and answers, in order. */
+export interface Folded<State, Effect> {
+  state: State;
+  effects: Effect[];
+  publish: DomainEvent[];
+}
+
+/** Decides `items` one after another, each on the state the decisions before it left. Pure. */
+export function foldDecisions<State, Effect, Item>(
+  initial: State,
+  items: readonly Item[],
+  decide: (state: State, item: Item) => Decision<Effect>,
+  evolve: (state: State, effect: Effect) => State,
+): Folded<State, Effect> {
+  let state = initial;
+  const effects: Effect[] = [];
+  const publish: DomainEvent[] = [];
+  for (const item of items) {
+    const decided = decide(state, item);
+    for (const effect of decided.effects) state = evolve(state, effect);
+    effects.push(...decided.effects);
+    publish.push(...decided.publish);
+  }
+  return { state, effects, publish };
+}

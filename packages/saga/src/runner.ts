@@ -3,7 +3,7 @@ import type pg from "pg";
 import type { EventName, EventPayloads } from "@shop/events";
 import type { BatchEventHandlers, ConsumedEvent } from "@shop/kafka";
 import { appendEvents, claimInboxEvents, inTransaction, lockOrders, type SqlTransaction } from "@shop/outbox";
-import type { Decision, DecisionContext, SagaEvent, SagaParticipant } from "./participant.ts";
+import { foldDecisions, type DecisionContext, type SagaEvent, type SagaParticipant } from "./participant.ts";
 
 /**
  * Where a participant's state lives: `load` reads (and locks, in a fixed order) what the batch's
@@ -68,18 +68,11 @@ export class ParticipantRunner<State, Effect> {
       const fresh = (events as SagaEvent[]).filter((e) => claimed.delete(e.eventId));
       if (fresh.length === 0) return undefined;
       if ((this.options.orderLocks ?? "advisory") === "advisory") await lockOrders(tx, participant.service, fresh.map((e) => e.orderId));
-      let state: State = await repository.load(tx, fresh);
-      const effects: Effect[] = [];
-      const answers: Decision<Effect>["publish"] = [];
+      const loaded: State = await repository.load(tx, fresh);
       const context: DecisionContext = { now: this.clock(), newId: this.newId };
-      for (const event of fresh) {
-        const decided = reaction.decide(state, event as EventPayloads[E], context);
-        for (const effect of decided.effects) state = participant.evolve(state, effect);
-        effects.push(...decided.effects);
-        answers.push(...decided.publish);
-      }
+      const { state, effects, publish } = foldDecisions(loaded, fresh, (current, event) => reaction.decide(current, event as EventPayloads[E], context), (current, effect) => participant.evolve(current, effect));
       const after = effects.length ? await repository.save(tx, effects, state) : undefined;
-      await appendEvents(tx, outbox, answers);
+      await appendEvents(tx, outbox, publish);
       return after;
     });
     if (afterCommit) await afterCommit();

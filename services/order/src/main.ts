@@ -3,14 +3,16 @@ import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { HttpProductCatalog } from "./clients/catalog-client.ts";
 import { HttpCouponReservations } from "./clients/coupon-client.ts";
 import { loadOrderConfig, type OrderConfig } from "./config.ts";
 import { PgOrderChangeFeed } from "./data/order-change-feed.ts";
+import { OrderSagaRepository } from "./data/order-saga-repository.ts";
 import { PgOrderStore } from "./data/order-store.ts";
+import { orderSagaParticipant, type OrderSagaEffect, type OrderSagaState } from "./domain/saga-participant.ts";
 import { OrderService } from "./domain/order-service.ts";
-import { orderEventHandlers } from "./events/handlers.ts";
 import { admitPlacement } from "./domain/admission.ts";
 import { BacklogSampler } from "./jobs/backlog-sampler.ts";
 import { DeadlineSweeper } from "./jobs/deadline-sweeper.ts";
@@ -19,6 +21,8 @@ export interface RunningOrder {
   url: string;
   port: number;
   orders: OrderService;
+  /** The order's saga participant: what the consumer feeds, and what tests may feed directly. */
+  saga: ParticipantRunner<OrderSagaState, OrderSagaEffect>;
   sweeper?: DeadlineSweeper;
   messaging?: Messaging;
   stop(): Promise<void>;
@@ -53,6 +57,14 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
       backlog = resources.add("backlog sampler", new BacklogSampler(() => orders.sagaBacklog(BACKLOG_HEAD_POSITION), config.ADMISSION_SAMPLE_INTERVAL_MS, logger), (s) => s.stop());
       backlog.start();
     }
+    const saga = new ParticipantRunner({
+      participant: orderSagaParticipant,
+      repository: new OrderSagaRepository(database.schema),
+      pool,
+      outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
+      // The order rows exist (this service wrote them): the load locks them, no advisory lock is needed.
+      orderLocks: "taken-by-load",
+    });
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -63,7 +75,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
             topicPrefix: config.TOPIC_PREFIX,
             database,
             publishes: ["OrderPlaced", "OrderFailed", "OrderCompleted"],
-            handlers: orderEventHandlers(orders),
+            batchHandlers: saga.batchHandlers(),
             logger,
           }),
           (m) => m.stop(),
@@ -85,7 +97,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
     });
     const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
     logger.info({ url: server.url }, "order service listening");
-    return { url: server.url, port: server.port, orders, sweeper, messaging, stop: () => resources.releaseAll() };
+    return { url: server.url, port: server.port, orders, saga, sweeper, messaging, stop: () => resources.releaseAll() };
   } catch (error) {
     await resources.releaseAll().catch(() => undefined);
     throw error;

@@ -11,6 +11,9 @@ import { build, createTestSchema, silentLogger } from "@shop/testing";
 import { PgOrderStore } from "../src/data/order-store.ts";
 import type { Order } from "../src/domain/model.ts";
 import { OrderService } from "../src/domain/order-service.ts";
+import { OrderSagaRepository } from "../src/data/order-saga-repository.ts";
+import { orderSagaParticipant } from "../src/domain/saga-participant.ts";
+import { ParticipantRunner } from "@shop/saga";
 import type { OrderChangeFeed } from "../src/domain/ports.ts";
 
 const migrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
@@ -22,6 +25,7 @@ const noChanges: OrderChangeFeed = { watch: () => ({ changed: (ms) => new Promis
 const catalog = { quote: (ids: string[]) => Promise.resolve(ids.map((id) => ({ id, name: `Product ${id}`, price: 1_000, stock: 10 }))) };
 const coupons = { reserve: () => Promise.resolve({ outcome: "RESERVED" as const, couponId: "c", discountAmount: 100 }) };
 const orders = new OrderService(store, catalog, coupons, noChanges, { sagaTimeoutMs: 30_000 });
+const saga = new ParticipantRunner({ participant: orderSagaParticipant, repository: new OrderSagaRepository(db.schema), pool, outbox: { schema: db.schema, topicPrefix: "count." }, orderLocks: "taken-by-load" });
 
 let statements: string[] = [];
 const send = Reflect.get(pg.Client.prototype, "query") as (...args: unknown[]) => unknown;
@@ -54,14 +58,17 @@ await measure("place again with an answered key (replay)", () => place(userId, k
 const order = await placed();
 await measure("get one order (GET, each Prefer: wait wake-up)", () => orders.get(order.userId, order.orderId));
 await measure("list a page of orders", () => orders.list(order.userId, 10));
-await measure("BalanceDebited (timeline only)", () => orders.recordBalanceDebited(build.balanceDebited({ orderId: order.orderId })));
-await measure("PaymentCompleted (timeline, status, OrderCompleted)", () => orders.recordPaymentCompleted(build.paymentCompleted({ orderId: order.orderId })));
+await measure("BalanceDebited (timeline only)", () => saga.handle("BalanceDebited", [build.balanceDebited({ orderId: order.orderId })]));
+await measure("PaymentCompleted (timeline, status, OrderCompleted)", () => saga.handle("PaymentCompleted", [build.paymentCompleted({ orderId: order.orderId })]));
 const failing = await placed();
-await measure("PaymentFailed (timeline, status, OrderFailed)", () => orders.recordPaymentFailed(build.paymentFailed({ orderId: failing.orderId })));
+await measure("PaymentFailed (timeline, status, OrderFailed)", () => saga.handle("PaymentFailed", [build.paymentFailed({ orderId: failing.orderId })]));
 const again = build.stockReserved({ orderId: order.orderId });
-await orders.recordStockReserved(again);
-await measure("a redelivered event (inbox: seen)", () => orders.recordStockReserved(again));
-await measure("an event for an unknown order", () => orders.recordStockReserved(build.stockReserved()));
+await saga.handle("StockReserved", [again]);
+await measure("a redelivered event (inbox: seen)", () => saga.handle("StockReserved", [again]));
+await measure("an event for an unknown order", () => saga.handle("StockReserved", [build.stockReserved()]));
+const batch = await Promise.all(Array.from({ length: 20 }, () => placed()));
+await measure("a batch of 20 BalanceDebited (20 orders)", () => saga.handle("BalanceDebited", batch.map((o) => build.balanceDebited({ orderId: o.orderId }))));
+await measure("a batch of 20 PaymentCompleted (20 orders)", () => saga.handle("PaymentCompleted", batch.map((o) => build.paymentCompleted({ orderId: o.orderId }))));
 await orders.failOverdueOrders(new Date(Date.now() + 60_000), 1_000);
 for (let i = 0; i < 10; i++) await place();
 await measure("deadline sweep failing 10 orders", () => orders.failOverdueOrders(new Date(Date.now() + 60_000), 100));

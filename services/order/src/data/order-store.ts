@@ -1,8 +1,9 @@
 import type { Pool } from "pg";
-import { appendEvents, claimInboxEvent, inTransaction, type SqlTransaction } from "@shop/outbox";
-import type { FailureCode, Order, Page, StepStatus, TimelineEntry, TimelineStep } from "../domain/model.ts";
-import type { DomainEvent, IdempotencyClaim, NewOrder, OrderChanges, OrderStore, OrderTransaction } from "../domain/ports.ts";
-import { orderChangeChannel } from "./order-change-feed.ts";
+import { appendEvents, inTransaction, type SqlTransaction } from "@shop/outbox";
+import type { FailureCode, Order, Page, StepStatus, TimelineStep } from "../domain/model.ts";
+import type { DomainEvent, IdempotencyClaim, NewOrder, OrderStore, OrderTransaction } from "../domain/ports.ts";
+import type { OrderSagaEffect, OrderSagaState } from "../domain/saga-participant.ts";
+import { saveOrderSagaEffects } from "./order-saga-repository.ts";
 
 /**
  * Plain `pg` (Prisma keeps the schema and the migrations). Every read of an order is one
@@ -30,7 +31,7 @@ interface OrderRow {
   timeline: { step: string; status: string; at: string }[];
 }
 
-const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
+export const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
 
 const columnsOf = (alias: string) => ORDER_COLUMNS.split(", ").map((column) => `${alias}.${column}`).join(", ");
 
@@ -81,15 +82,6 @@ const INSERT_ORDER = `
   )
   SELECT 1`;
 
-/**
- * Lock, then read: the row comes from the lock (after a wait, its latest committed version, so
- * status, failure code and payment id are current). The items never change; the timeline is read
- * in the statement's snapshot, so after waiting for another transaction on the same order it may
- * lack the steps that one recorded (nothing decided under the lock reads the timeline).
- */
-const LOCK_ORDER = `
-  WITH locked AS (SELECT ${ORDER_COLUMNS} FROM orders WHERE order_id = $1 FOR UPDATE)
-  SELECT ${withDetails("locked")} FROM locked`;
 
 /** SKIP LOCKED: an order another instance (or a saga event) is working on is left to it. */
 const LOCK_OVERDUE = `
@@ -102,22 +94,7 @@ const LOCK_OVERDUE = `
   )
   SELECT ${withDetails("overdue")} FROM overdue ORDER BY overdue.deadline_at`;
 
-/** The status change and, delivered on commit to every instance, the wake-up of `Prefer: wait` requests. */
-const UPDATE_ORDER = `
-  WITH changed AS (
-    UPDATE orders SET status = $2::order_status, failure_code = $3, payment_id = $4, updated_at = now()
-    WHERE order_id = $1
-    RETURNING order_id
-  )
-  SELECT pg_notify($5, changed.order_id) FROM changed`;
 
-/** Steps already recorded for the order (unique per order and step) are left as they are. */
-const APPEND_TIMELINE = `
-  INSERT INTO order_timeline (order_id, step, status, at)
-  SELECT $1, entry.step, entry.status, entry.at
-  FROM unnest($2::text[], $3::text[], $4::timestamptz[]) WITH ORDINALITY AS entry(step, status, at, n)
-  ORDER BY entry.n
-  ON CONFLICT DO NOTHING`;
 
 const FIND_ORDER = `SELECT ${withDetails("o")} FROM orders o WHERE o.order_id = $1`;
 
@@ -193,27 +170,12 @@ class PgOrderTransaction implements OrderTransaction {
     return { ...order, updatedAt: order.createdAt };
   }
 
-  async lockOrder(orderId: string): Promise<Order | null> {
-    const [row] = await this.tx.query<OrderRow>(LOCK_ORDER, [orderId]);
-    return row ? toOrder(row) : null;
-  }
-
   async lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]> {
     return (await this.tx.query<OrderRow>(LOCK_OVERDUE, [now, limit])).map(toOrder);
   }
 
-  async updateOrder(orderId: string, changes: OrderChanges): Promise<void> {
-    const changed = await this.tx.query(UPDATE_ORDER, [orderId, changes.status, changes.failureCode, changes.paymentId, orderChangeChannel(this.schema)]);
-    if (changed.length === 0) throw new Error(`order ${orderId} to update does not exist`);
-  }
-
-  async appendTimeline(orderId: string, entries: TimelineEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.tx.execute(APPEND_TIMELINE, [orderId, entries.map((e) => e.step), entries.map((e) => e.status), entries.map((e) => e.at.toISOString())]);
-  }
-
-  claimEvent(eventId: string, consumer: string): Promise<boolean> {
-    return claimInboxEvent(this.tx, eventId, consumer);
+  saveSagaEffects(effects: OrderSagaEffect[], state: OrderSagaState): Promise<void> {
+    return saveOrderSagaEffects(this.tx, this.schema, effects, state);
   }
 
   publish(events: DomainEvent[]): Promise<void> {

@@ -1,9 +1,8 @@
 import { NotFoundError } from "@shop/errors";
-import type { BalanceDebited, PaymentCompleted, SagaFailure, StockReserved } from "@shop/events";
 import { isFinal, type Order, type Page } from "./model.ts";
 import { Placement, type PlaceOrderCommand, type PlacementOptions, type PlacementOutcome } from "./placement.ts";
 import type { CouponReservations, OrderChangeFeed, OrderStore, ProductCatalog } from "./ports.ts";
-import { SagaReactions } from "./saga-reactions.ts";
+import { failOverdueOrders } from "./deadline.ts";
 
 export type { PlaceOrderCommand, PlacementKind, PlacementOutcome } from "./placement.ts";
 
@@ -13,13 +12,13 @@ export interface OrderServiceOptions extends PlacementOptions {
 }
 
 /**
- * The order service's use cases in one place: placement (placement.ts), the saga reactions
- * (saga-reactions.ts), and the reads, which live here.
+ * The order service's use cases in one place: placement (placement.ts), the deadline
+ * (deadline.ts), and the reads, which live here. The saga's events are decided by the order's
+ * saga participant (saga-participant.ts), run by the saga kit.
  */
 export class OrderService {
   private readonly outcomePollMs: number;
   private readonly placement: Placement;
-  private readonly saga: SagaReactions;
 
   constructor(
     private readonly store: OrderStore,
@@ -31,7 +30,6 @@ export class OrderService {
     // LISTEN/NOTIFY wakes waiters; the poll is only the fallback for a lost notification.
     this.outcomePollMs = options.outcomePollMs ?? 1_000;
     this.placement = new Placement(store, catalog, coupons, options);
-    this.saga = new SagaReactions(store);
   }
 
   // --- reads -----------------------------------------------------------------------------
@@ -77,33 +75,9 @@ export class OrderService {
     return this.placement.place(command);
   }
 
-  // --- saga reactions (saga-reactions.ts) ------------------------------------------------
-
-  recordBalanceDebited(event: BalanceDebited): Promise<void> {
-    return this.saga.recordBalanceDebited(event);
-  }
-
-  recordBalanceDebitFailed(event: SagaFailure): Promise<void> {
-    return this.saga.recordBalanceDebitFailed(event);
-  }
-
-  recordStockReserved(event: StockReserved): Promise<void> {
-    return this.saga.recordStockReserved(event);
-  }
-
-  recordStockReservationFailed(event: SagaFailure): Promise<void> {
-    return this.saga.recordStockReservationFailed(event);
-  }
-
-  recordPaymentCompleted(event: PaymentCompleted): Promise<void> {
-    return this.saga.recordPaymentCompleted(event);
-  }
-
-  recordPaymentFailed(event: SagaFailure): Promise<void> {
-    return this.saga.recordPaymentFailed(event);
-  }
+  // --- the deadline (deadline.ts) ----------------------------------------------------------
 
   failOverdueOrders(now = new Date(), limit = 100): Promise<number> {
-    return this.saga.failOverdueOrders(now, limit);
+    return failOverdueOrders(this.store, now, limit);
   }
 }

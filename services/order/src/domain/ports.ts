@@ -1,5 +1,6 @@
-import type { FailureCode, Order, OrderStatus, Page, TimelineEntry } from "./model.ts";
+import type { Order, Page } from "./model.ts";
 import type { QuotedProduct } from "./pricing.ts";
+import type { OrderSagaEffect, OrderSagaState } from "./saga-participant.ts";
 
 import type { DomainEvent } from "@shop/events";
 
@@ -16,25 +17,13 @@ export type IdempotencyClaim =
 
 export type NewOrder = Omit<Order, "updatedAt">;
 
-export interface OrderChanges {
-  status: OrderStatus;
-  failureCode: FailureCode | null;
-  paymentId: string | null;
-}
-
 /** Everything a use case may do inside one database transaction. */
 export interface OrderTransaction {
   insertOrder(order: NewOrder): Promise<Order>;
-  /** Reads the order and holds it until commit: events of one order are applied one at a time. */
-  lockOrder(orderId: string): Promise<Order | null>;
   /** PENDING orders past their deadline that no other transaction holds (those are skipped, not waited for). */
   lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]>;
-  /** Also wakes whoever waits for this order (on commit). */
-  updateOrder(orderId: string, changes: OrderChanges): Promise<void>;
-  /** Steps already recorded for the order are left as they are. */
-  appendTimeline(orderId: string, entries: TimelineEntry[]): Promise<void>;
-  /** False when this consumer already handled the event. */
-  claimEvent(eventId: string, consumer: string): Promise<boolean>;
+  /** Writes saga decisions (timeline steps, status changes) as the saga's consumer does; wakes whoever waits for a changed order (on commit). */
+  saveSagaEffects(effects: OrderSagaEffect[], state: OrderSagaState): Promise<void>;
   publish(events: DomainEvent[]): Promise<void>;
   saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
 }
