@@ -3,16 +3,20 @@ import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { loadPaymentConfig, type PaymentConfig } from "./config.ts";
+import { paymentSagaRepository } from "./data/payment-saga-repository.ts";
 import { SqlPaymentStore } from "./data/payment-store.ts";
 import { PaymentService } from "./domain/payment-service.ts";
-import { paymentEventHandlers } from "./events/handlers.ts";
+import { paymentParticipant, type PaymentEffect, type PaymentSagaState } from "./domain/saga-participant.ts";
 
 export interface RunningPayment {
   url: string;
   port: number;
   payments: PaymentService;
+  /** The saga step (StockReserved, OrderFailed): the consumer feeds it batches; tests may call `saga.handle` directly. */
+  saga: ParticipantRunner<PaymentSagaState, PaymentEffect>;
   messaging?: Messaging;
   stop(): Promise<void>;
 }
@@ -23,7 +27,13 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
     const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "payment", logger }), (p) => p.end());
-    const payments = new PaymentService(new SqlPaymentStore(pool, database.schema, config.TOPIC_PREFIX), { maxAmount: config.PAYMENT_MAX_AMOUNT });
+    const payments = new PaymentService(new SqlPaymentStore(pool));
+    const saga = new ParticipantRunner({
+      participant: paymentParticipant({ maxAmount: config.PAYMENT_MAX_AMOUNT }),
+      repository: paymentSagaRepository,
+      pool,
+      outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
+    });
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -34,7 +44,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
             topicPrefix: config.TOPIC_PREFIX,
             database,
             publishes: ["PaymentCompleted", "PaymentFailed"],
-            handlers: paymentEventHandlers(payments),
+            batchHandlers: saga.batchHandlers(),
             logger,
           }),
           (m) => m.stop(),
@@ -51,7 +61,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
     });
     const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
     logger.info({ url: server.url }, "payment service listening");
-    return { url: server.url, port: server.port, payments, messaging, stop: () => resources.releaseAll() };
+    return { url: server.url, port: server.port, payments, saga, messaging, stop: () => resources.releaseAll() };
   } catch (error) {
     await resources.releaseAll().catch(() => undefined);
     throw error;
