@@ -3,16 +3,20 @@ import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { loadWalletConfig, type WalletConfig } from "./config.ts";
+import { walletSagaRepository } from "./data/wallet-saga-repository.ts";
 import { PgWalletStore } from "./data/wallet-store.ts";
+import { walletParticipant, type WalletEffect, type WalletSagaState } from "./domain/saga-participant.ts";
 import { WalletService } from "./domain/wallet-service.ts";
-import { walletEventHandlers } from "./events/handlers.ts";
 
 export interface RunningWallet {
   url: string;
   port: number;
   wallet: WalletService;
+  /** The wallet's saga reactions; `saga.handle(type, events)` applies a batch directly (tests, benchmarks). */
+  saga: ParticipantRunner<WalletSagaState, WalletEffect>;
   messaging?: Messaging;
   stop(): Promise<void>;
 }
@@ -23,7 +27,8 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
   try {
     const database = parseDatabaseUrl(config.DATABASE_URL);
     const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet", logger }), (p) => p.end());
-    const wallet = new WalletService(new PgWalletStore(pool, database.schema, config.TOPIC_PREFIX));
+    const wallet = new WalletService(new PgWalletStore(pool));
+    const saga = new ParticipantRunner({ participant: walletParticipant, repository: walletSagaRepository, pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -34,7 +39,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
             topicPrefix: config.TOPIC_PREFIX,
             database,
             publishes: ["BalanceDebited", "BalanceDebitFailed"],
-            handlers: walletEventHandlers(wallet),
+            batchHandlers: saga.batchHandlers(),
             logger,
           }),
           (m) => m.stop(),
@@ -51,7 +56,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
     });
     const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
     logger.info({ url: server.url }, "wallet service listening");
-    return { url: server.url, port: server.port, wallet, messaging, stop: () => resources.releaseAll() };
+    return { url: server.url, port: server.port, wallet, saga, messaging, stop: () => resources.releaseAll() };
   } catch (error) {
     // A start that fails half-way releases what it had opened (no relay or consumer left running).
     await resources.releaseAll().catch(() => undefined);

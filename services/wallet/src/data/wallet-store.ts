@@ -1,6 +1,6 @@
-import { appendEvents, claimInboxEvent, createSqlPool, inTransaction, lockOrder, type SqlTransaction } from "@shop/outbox";
-import type { LedgerEntry, LedgerEntryType, OrderDebit, OrderDebitStatus, Page } from "../domain/model.ts";
-import type { DomainEvent, IdempotencyClaim, WalletStore, WalletTransaction } from "../domain/ports.ts";
+import { createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
+import type { LedgerEntry, LedgerEntryType, Page } from "../domain/model.ts";
+import type { IdempotencyClaim, WalletStore, WalletTransaction } from "../domain/ports.ts";
 
 /** The service's plain `pg` pool (search_path = the wallet schema). */
 export type SqlPool = ReturnType<typeof createSqlPool>;
@@ -14,13 +14,6 @@ interface LedgerRow {
   balance_after: string;
   order_id: string | null;
   created_at: Date;
-}
-
-interface OrderDebitRow {
-  order_id: string;
-  user_id: string;
-  amount: string;
-  status: OrderDebitStatus;
 }
 
 interface IdempotentRequestRow {
@@ -41,63 +34,22 @@ const toEntry = (row: LedgerRow): LedgerEntry => ({
   createdAt: row.created_at,
 });
 
-const toOrderDebit = (row: OrderDebitRow): OrderDebit => ({ orderId: row.order_id, userId: row.user_id, amount: Number(row.amount), status: row.status });
-
-/** Adds to the wallet (created on first use); `credited` yields the new balance. $1 user, $2 amount. */
-const CREDITED_CTE = `
-  credited AS (
+/**
+ * Adds to the wallet (created on first use) and writes its ledger entry in one statement: the
+ * upsert's new balance feeds the entry. $1 user, $2 amount, $3 type, $4 order.
+ */
+const CREDIT_SQL = `
+  WITH credited AS (
     INSERT INTO wallets (user_id, balance) VALUES ($1, $2::bigint)
     ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now()
     RETURNING balance
-  )`;
-
-/** The wallet row and its ledger entry in one statement: the upsert's new balance feeds the entry. */
-const CREDIT_SQL = `
-  WITH ${CREDITED_CTE}
+  )
   INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
   SELECT $1::text, $3::ledger_entry_type, $2::bigint, balance, $4::text FROM credited
   RETURNING ${LEDGER_COLUMNS}`;
 
-/**
- * An order's conditional debit, its ledger entry and the order's debit record in one statement.
- * No entry when the balance does not cover the amount (recorded REJECTED); a 0 KRW debit of a user
- * without a wallet row is still a debit (balance 0). $1 user, $2 amount, $3 order.
- */
-const DEBIT_ORDER_SQL = `
-  WITH debited AS (
-    UPDATE wallets SET balance = balance - $2::bigint, updated_at = now()
-    WHERE user_id = $1 AND balance >= $2::bigint
-    RETURNING balance
-  ), entry AS (
-    INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
-    SELECT $1::text, 'PAYMENT'::ledger_entry_type, -$2::bigint, balance, $3::text FROM debited
-    UNION ALL
-    SELECT $1::text, 'PAYMENT'::ledger_entry_type, 0, 0, $3::text WHERE $2::bigint = 0 AND NOT EXISTS (SELECT 1 FROM debited)
-    RETURNING ${LEDGER_COLUMNS}
-  ), recorded AS (
-    INSERT INTO order_debits (order_id, user_id, amount, status)
-    SELECT $3::text, $1::text, $2::bigint, (CASE WHEN EXISTS (SELECT 1 FROM entry) THEN 'DEBITED' ELSE 'REJECTED' END)::order_debit_status
-    ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, amount = EXCLUDED.amount, status = EXCLUDED.status, updated_at = now()
-  )
-  SELECT ${LEDGER_COLUMNS} FROM entry`;
-
-/** A refund: the credit, its ledger entry and the order's debit marked REFUNDED in one statement. $1 user, $2 amount, $3 order. */
-const REFUND_ORDER_SQL = `
-  WITH ${CREDITED_CTE}, entry AS (
-    INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
-    SELECT $1::text, 'REFUND'::ledger_entry_type, $2::bigint, balance, $3::text FROM credited
-    RETURNING ${LEDGER_COLUMNS}
-  ), refunded AS (
-    UPDATE order_debits SET status = 'REFUNDED', updated_at = now() WHERE order_id = $3
-  )
-  SELECT ${LEDGER_COLUMNS} FROM entry`;
-
 class PgWalletTransaction implements WalletTransaction {
-  constructor(
-    private readonly tx: SqlTransaction,
-    private readonly schema: string,
-    private readonly topicPrefix: string,
-  ) {}
+  constructor(private readonly tx: SqlTransaction) {}
 
   async claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
     // A concurrent request with the same key waits here until the first one commits.
@@ -127,49 +79,10 @@ class PgWalletTransaction implements WalletTransaction {
     const [row] = await this.tx.query<LedgerRow>(CREDIT_SQL, [userId, amount, type, orderId ?? null]);
     return toEntry(row!);
   }
-
-  async debitOrder(debit: Omit<OrderDebit, "status">): Promise<LedgerEntry | null> {
-    const [row] = await this.tx.query<LedgerRow>(DEBIT_ORDER_SQL, [debit.userId, debit.amount, debit.orderId]);
-    return row ? toEntry(row) : null;
-  }
-
-  async refundOrder(debit: OrderDebit): Promise<LedgerEntry> {
-    const [row] = await this.tx.query<LedgerRow>(REFUND_ORDER_SQL, [debit.userId, debit.amount, debit.orderId]);
-    return toEntry(row!);
-  }
-
-  lockOrder(orderId: string): Promise<void> {
-    return lockOrder(this.tx, "wallet", orderId);
-  }
-
-  async findOrderDebit(orderId: string): Promise<OrderDebit | null> {
-    const [row] = await this.tx.query<OrderDebitRow>("SELECT order_id, user_id, amount, status FROM order_debits WHERE order_id = $1", [orderId]);
-    return row ? toOrderDebit(row) : null;
-  }
-
-  async saveOrderDebit(debit: OrderDebit): Promise<void> {
-    await this.tx.execute(
-      `INSERT INTO order_debits (order_id, user_id, amount, status) VALUES ($1, $2, $3::bigint, $4::order_debit_status)
-       ON CONFLICT (order_id) DO UPDATE SET user_id = EXCLUDED.user_id, amount = EXCLUDED.amount, status = EXCLUDED.status, updated_at = now()`,
-      [debit.orderId, debit.userId, debit.amount, debit.status],
-    );
-  }
-
-  claimEvent(eventId: string, consumer: string): Promise<boolean> {
-    return claimInboxEvent(this.tx, eventId, consumer);
-  }
-
-  publish(events: DomainEvent[]): Promise<void> {
-    return appendEvents(this.tx, { schema: this.schema, topicPrefix: this.topicPrefix }, events);
-  }
 }
 
 export class PgWalletStore implements WalletStore {
-  constructor(
-    private readonly pool: SqlPool,
-    private readonly schema: string,
-    private readonly topicPrefix: string,
-  ) {}
+  constructor(private readonly pool: SqlPool) {}
 
   async balanceOf(userId: string): Promise<number> {
     const { rows } = await this.pool.query<{ balance: string }>("SELECT balance FROM wallets WHERE user_id = $1", [userId]);
@@ -191,6 +104,6 @@ export class PgWalletStore implements WalletStore {
   }
 
   transaction<T>(work: (tx: WalletTransaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, (tx) => work(new PgWalletTransaction(tx, this.schema, this.topicPrefix)));
+    return inTransaction(this.pool, (tx) => work(new PgWalletTransaction(tx)));
   }
 }

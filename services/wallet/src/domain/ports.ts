@@ -1,8 +1,4 @@
-import type { LedgerEntry, OrderDebit, Page } from "./model.ts";
-
-import type { DomainEvent } from "@shop/events";
-
-export type { DomainEvent };
+import type { LedgerEntry, Page } from "./model.ts";
 
 export type IdempotencyClaim =
   | { claimed: true }
@@ -14,21 +10,6 @@ export interface WalletTransaction {
   claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim>;
   saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
   credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry>;
-  /**
-   * Debits the order's amount only if the balance covers it and records the order's debit as
-   * DEBITED; otherwise debits nothing and records it as REJECTED (null). The debit and its record
-   * are written together: one round trip.
-   */
-  debitOrder(debit: Omit<OrderDebit, "status">): Promise<LedgerEntry | null>;
-  /** Credits a DEBITED order's amount back and records its debit as REFUNDED, together (one round trip). */
-  refundOrder(debit: OrderDebit): Promise<LedgerEntry>;
-  /** Serializes work on one order (a transaction-scoped lock on that order only). */
-  lockOrder(orderId: string): Promise<void>;
-  findOrderDebit(orderId: string): Promise<OrderDebit | null>;
-  saveOrderDebit(debit: OrderDebit): Promise<void>;
-  /** False when this consumer already handled the event. */
-  claimEvent(eventId: string, consumer: string): Promise<boolean>;
-  publish(events: DomainEvent[]): Promise<void>;
 }
 
 export interface WalletStore {
