@@ -35,17 +35,17 @@ const toEntry = (row: LedgerRow): LedgerEntry => ({
 });
 
 /**
- * Adds to the wallet (created on first use) and writes its ledger entry in one statement: the
- * upsert's new balance feeds the entry. $1 user, $2 amount, $3 type, $4 order.
+ * A charge: adds to the wallet (created on first use) and writes its ledger entry in one
+ * statement, the upsert's new balance feeding the entry. $1 user, $2 amount.
  */
-const CREDIT_SQL = `
+const CHARGE_SQL = `
   WITH credited AS (
     INSERT INTO wallets (user_id, balance) VALUES ($1, $2::bigint)
     ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now()
     RETURNING balance
   )
   INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
-  SELECT $1::text, $3::ledger_entry_type, $2::bigint, balance, $4::text FROM credited
+  SELECT $1::text, 'CHARGE'::ledger_entry_type, $2::bigint, balance, NULL FROM credited
   RETURNING ${LEDGER_COLUMNS}`;
 
 class PgWalletTransaction implements WalletTransaction {
@@ -75,8 +75,8 @@ class PgWalletTransaction implements WalletTransaction {
     if (updated !== 1) throw new Error(`idempotent request (${userId}, ${key}) was not claimed`);
   }
 
-  async credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry> {
-    const [row] = await this.tx.query<LedgerRow>(CREDIT_SQL, [userId, amount, type, orderId ?? null]);
+  async charge(userId: string, amount: number): Promise<LedgerEntry> {
+    const [row] = await this.tx.query<LedgerRow>(CHARGE_SQL, [userId, amount]);
     return toEntry(row!);
   }
 }
@@ -97,9 +97,9 @@ export class PgWalletStore implements WalletStore {
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
-  async credit(userId: string, amount: number, type: "CHARGE" | "REFUND", orderId?: string): Promise<LedgerEntry> {
+  async charge(userId: string, amount: number): Promise<LedgerEntry> {
     // One statement, autocommitted: atomic on its own, and the wallet row's lock ends with it.
-    const { rows } = await this.pool.query<LedgerRow>(CREDIT_SQL, [userId, amount, type, orderId ?? null]);
+    const { rows } = await this.pool.query<LedgerRow>(CHARGE_SQL, [userId, amount]);
     return toEntry(rows[0]!);
   }
 

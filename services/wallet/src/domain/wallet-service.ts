@@ -31,7 +31,7 @@ export class WalletService {
     const { userId, amount, idempotencyKey } = command;
     const receiptOf = (entry: LedgerEntry): ChargeReceipt => ({ chargeId: entry.id, userId, amount, balance: entry.balanceAfter });
     // Without a key the credit is all there is: one atomic step, no transaction round trips while the wallet row is locked.
-    if (!idempotencyKey) return this.store.credit(userId, amount, "CHARGE").then((entry) => ({ receipt: receiptOf(entry), replayed: false }));
+    if (!idempotencyKey) return this.store.charge(userId, amount).then((entry) => ({ receipt: receiptOf(entry), replayed: false }));
     const requestHash = createHash("sha256").update(JSON.stringify({ amount })).digest("hex");
     return this.store.transaction(async (tx) => {
       const claim = await tx.claimIdempotencyKey(userId, idempotencyKey, requestHash);
@@ -39,7 +39,7 @@ export class WalletService {
         if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
         return { receipt: claim.body as ChargeReceipt, replayed: true };
       }
-      const receipt = receiptOf(await tx.credit(userId, amount, "CHARGE"));
+      const receipt = receiptOf(await tx.charge(userId, amount));
       await tx.saveIdempotentResponse(userId, idempotencyKey, 201, receipt);
       return { receipt, replayed: false };
     });
