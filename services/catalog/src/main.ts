@@ -3,24 +3,26 @@ import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { loadCatalogConfig, redisKeyPrefix, type CatalogConfig } from "./config.ts";
 import { PgCatalogStore } from "./data/catalog-store.ts";
 import { RedisProductCache } from "./data/product-cache.ts";
 import { createRedis, whenReady } from "./data/redis.ts";
 import { RedisSalesRanking } from "./data/sales-ranking.ts";
+import { PgStockRepository } from "./data/stock-repository.ts";
 import { CatalogService } from "./domain/catalog-service.ts";
 import type { Clock } from "./domain/ports.ts";
 import { topSellersWindow } from "./domain/sales-window.ts";
+import { stockParticipant, type StockEffect, type StockState } from "./domain/saga-participant.ts";
 import { seedDemoCatalog } from "./domain/seeding.ts";
-import { StockService } from "./domain/stock-service.ts";
-import { catalogEventHandlers } from "./events/handlers.ts";
 
 export interface RunningCatalog {
   url: string;
   port: number;
   catalog: CatalogService;
-  stock: StockService;
+  /** The catalog's saga steps (reserve, release, complete); Kafka feeds it, tests may call `handle`. */
+  saga: ParticipantRunner<StockState, StockEffect>;
   messaging?: Messaging;
   stop(): Promise<void>;
 }
@@ -43,7 +45,7 @@ export async function start(
     const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog", logger }), (p) => p.end());
     const redis = resources.add("redis", createRedis(config.REDIS_URL, logger), (r) => r.disconnect());
     const keyPrefix = redisKeyPrefix(config);
-    const store = new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX);
+    const store = new PgCatalogStore(pool);
     const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
       keyPrefix,
       dayTtlMs: config.TOP_SELLERS_DAY_TTL_MS,
@@ -51,7 +53,12 @@ export async function start(
       logger,
     });
     const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger), ranking, now);
-    const stock = new StockService(store, ranking);
+    const saga = new ParticipantRunner({
+      participant: stockParticipant,
+      repository: new PgStockRepository(ranking),
+      pool,
+      outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
+    });
 
     if (config.SEED_DEMO_DATA) {
       const inserted = await seedDemoCatalog(store);
@@ -69,7 +76,7 @@ export async function start(
           topicPrefix: config.TOPIC_PREFIX,
           database,
           publishes: ["StockReserved", "StockReservationFailed"],
-          handlers: catalogEventHandlers(stock),
+          batchHandlers: saga.batchHandlers(),
           logger,
         }).then((m) => resources.add("messaging", m, (x) => x.stop()))
       : undefined;
@@ -89,7 +96,7 @@ export async function start(
       url: server.url,
       port: server.port,
       catalog,
-      stock,
+      saga,
       messaging,
       stop: () => resources.releaseAll(),
     };

@@ -13,7 +13,7 @@ export async function seedDemoCatalog(config: CatalogConfig = loadCatalogConfig(
   const database = parseDatabaseUrl(config.DATABASE_URL);
   const pool = createSqlPool(database, { size: 1, name: "catalog-seed", logger });
   try {
-    return await seedStore(new PgCatalogStore(pool, database.schema, config.TOPIC_PREFIX));
+    return await seedStore(new PgCatalogStore(pool));
   } finally {
     await pool.end();
   }

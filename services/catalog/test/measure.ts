@@ -1,18 +1,19 @@
 // Measurements quoted in the README (not a test): `cd services/catalog && npx tsx test/measure.ts`.
-// Runs the real store, cache and stock service against a throwaway schema; no Kafka involved.
+// Runs the real store, cache and saga runner against a throwaway schema; no Kafka involved.
 import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { parseDatabaseUrl } from "@shop/config";
 import type { BalanceDebited } from "@shop/events";
 import { createTestSchema, silentLogger, uniqueTopicPrefix } from "@shop/testing";
-import { createSqlPool } from "@shop/outbox";
+import { createSqlPool, lockOrder } from "@shop/outbox";
+import { ParticipantRunner, type ParticipantRepository } from "@shop/saga";
 import { PgCatalogStore } from "../src/data/catalog-store.ts";
 import { RedisProductCache } from "../src/data/product-cache.ts";
 import { RedisSalesRanking } from "../src/data/sales-ranking.ts";
+import { PgStockRepository } from "../src/data/stock-repository.ts";
 import { CatalogService } from "../src/domain/catalog-service.ts";
-import type { CatalogStore } from "../src/domain/ports.ts";
-import { StockService } from "../src/domain/stock-service.ts";
+import { stockParticipant, type StockEffect, type StockState } from "../src/domain/saga-participant.ts";
 
 const migrationsDir = fileURLToPath(new URL("../prisma/migrations", import.meta.url));
 const POOL = 10;
@@ -21,24 +22,22 @@ const db = await createTestSchema({ migrationsDir, label: "catalog-measure" });
 const database = parseDatabaseUrl(db.databaseUrl);
 const pool = createSqlPool(database, { size: POOL, name: "catalog-measure", logger: silentLogger });
 const redis = new Redis("redis://127.0.0.1:6379/11");
-const store = new PgCatalogStore(pool, database.schema, "measure.");
+const store = new PgCatalogStore(pool);
 const keyPrefix = uniqueTopicPrefix("measure");
 const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), { keyPrefix, dayTtlMs: 60_000, rankingTtlMs: 1000, logger: silentLogger });
 const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, 500, silentLogger), ranking);
 
-/** The same store, but every transaction first takes one lock shared by all orders. */
-const globallyLocked: CatalogStore = {
-  listProducts: (l, c) => store.listProducts(l, c),
-  findProduct: (id) => store.findProduct(id),
-  findProducts: (ids) => store.findProducts(ids),
-  createProduct: (p) => store.createProduct(p),
-  insertIfCatalogEmpty: (p) => store.insertIfCatalogEmpty(p),
-  transaction: (work) =>
-    store.transaction(async (tx) => {
-      await tx.lockOrder("one-lock-for-everything");
-      return work(tx);
-    }),
+const repository = new PgStockRepository(ranking);
+/** The same repository, but every batch first takes one lock shared by all orders. */
+const globallyLocked: ParticipantRepository<StockState, StockEffect> = {
+  load: async (tx, events) => {
+    await lockOrder(tx, "measure", "one-lock-for-everything");
+    return repository.load(tx, events);
+  },
+  save: (tx, effects, state) => repository.save(tx, effects, state),
 };
+const sagaOver = (over: ParticipantRepository<StockState, StockEffect>) =>
+  new ParticipantRunner({ participant: stockParticipant, repository: over, pool, outbox: { schema: database.schema, topicPrefix: "measure." } });
 
 const debit = (productId: string): BalanceDebited => ({
   eventId: randomUUID(),
@@ -78,18 +77,34 @@ async function run(tasks: (() => Promise<unknown>)[], concurrency: number): Prom
 const summary = (label: string, { latencies, wallMs }: Run) =>
   console.log(`${label.padEnd(58)} n=${latencies.length} ${Math.round((latencies.length / wallMs) * 1000)}/s p50=${percentile(latencies, 50).toFixed(1)}ms p99=${percentile(latencies, 99).toFixed(1)}ms`);
 
-async function contention(label: string, stock: StockService) {
+type StockSaga = ReturnType<typeof sagaOver>;
+
+/** One order per batch, as a consumer sees them when orders trickle in. */
+const reserve = (saga: StockSaga, productId: string) => () => saga.handle("BalanceDebited", [debit(productId)]);
+
+async function contention(label: string, saga: StockSaga) {
   const hot = (await catalog.createProduct({ name: "hot", price: 1000, stock: 300 })).id;
   const others = await Promise.all(Array.from({ length: 300 }, (_, i) => catalog.createProduct({ name: `other ${i}`, price: 1000, stock: 10 })));
   // Unrelated products alone, as a baseline.
-  summary(`${label}: 300 orders of 300 distinct products, alone`, await run(others.map((p) => () => stock.reserveForOrder(debit(p.id))), 8));
+  summary(`${label}: 300 orders of 300 distinct products, alone`, await run(others.map((p) => reserve(saga, p.id)), 8));
   // The same unrelated products ordered again while 600 orders fight over the hot one (300 units).
-  const hotRun = run(Array.from({ length: 600 }, () => () => stock.reserveForOrder(debit(hot))), 8);
-  const beside = await run(others.map((p) => () => stock.reserveForOrder(debit(p.id))), 8);
+  const hotRun = run(Array.from({ length: 600 }, () => reserve(saga, hot)), 8);
+  const beside = await run(others.map((p) => reserve(saga, p.id)), 8);
   summary(`${label}: 600 orders of one hot product (300 units)`, await hotRun);
   summary(`${label}: 300 unrelated orders beside the hot product`, beside);
   const [row] = await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [hot]);
   console.log(`${label}: hot product stock after the run = ${row!.stock}`);
+}
+
+/** Orders of one hot product arriving as full partition batches: one transaction per 100 orders. */
+async function batches(saga: StockSaga) {
+  const hot = (await catalog.createProduct({ name: "hot, batched", price: 1000, stock: 3_000 })).id;
+  const batchOf100 = () => saga.handle("BalanceDebited", Array.from({ length: 100 }, () => debit(hot)));
+  const result = await run(Array.from({ length: 60 }, () => batchOf100), 6);
+  summary("batches of 100 orders of one hot product (3000 units)", result);
+  console.log(`batched: ${Math.round((6_000 / result.wallMs) * 1000)} orders/s`);
+  const [row] = await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [hot]);
+  console.log(`batched: hot product stock after the run = ${row!.stock}`);
 }
 
 async function cacheReads() {
@@ -101,8 +116,9 @@ async function cacheReads() {
 
 try {
   console.log(`pool ${POOL} connections, 8 concurrent orders per stream, PostgreSQL 15 and Redis 7 on this machine`);
-  await contention("row locks (chosen)", new StockService(store, ranking));
-  await contention("one global lock", new StockService(globallyLocked, ranking));
+  await contention("row locks (chosen)", sagaOver(repository));
+  await contention("one global lock", sagaOver(globallyLocked));
+  await batches(sagaOver(repository));
   await cacheReads();
 } finally {
   await pool.end();

@@ -138,7 +138,7 @@ describe("the Redis ranking counts each committed sale exactly once, whatever th
   beforeAll(async () => {
     const database = parseDatabaseUrl(db.databaseUrl);
     pool = createSqlPool(database, { size: 5, name: "catalog-top-test", logger: silentLogger });
-    store = new PgCatalogStore(pool, database.schema, prefix);
+    store = new PgCatalogStore(pool);
     productId = (await catalog.catalog.createProduct({ name: "경합 상품", price: 1_000, stock: 10 })).id;
     const load = async (d: string): Promise<DaySalesSnapshot> => {
       const snapshot = await store.daySalesSnapshot(d);

@@ -43,9 +43,6 @@ export interface StockReservation {
   items: OrderLine[];
 }
 
-/** Outcome of taking stock for every line of an order at once. */
-export type TakeStockOutcome = { taken: true } | { taken: false; productId: string; reason: "UNKNOWN_PRODUCT" | "INSUFFICIENT_STOCK" };
-
 /** Units sold of one product on one sales day. */
 export interface ProductSales {
   productId: string;

@@ -1,34 +1,15 @@
-import type { OrderLine, Page, Product, ProductSales, StockReservation, TakeStockOutcome } from "./model.ts";
+import type { OrderLine, Page, Product, ProductSales } from "./model.ts";
 
-import type { DomainEvent } from "@shop/events";
-
-export type { DomainEvent };
-
-/** Everything a use case may do inside one database transaction. */
+/** What the product admin (and the sales counting of the ranking's tests) may do inside one database transaction. */
 export interface CatalogTransaction {
   /** The product, locked until the transaction ends; null when it does not exist. */
   lockProduct(productId: string): Promise<Product | null>;
   /** Writes name, price and stock as given, with the version bumped; returns what was stored. */
   saveProduct(product: Product): Promise<Product>;
-  /**
-   * Takes every line's quantity from its product, all or nothing: on the first unknown or short
-   * product nothing is taken. Lines must be in product-id order (see linesByProduct).
-   */
-  takeStock(lines: OrderLine[]): Promise<TakeStockOutcome>;
-  /** Gives the quantities back (a release). */
-  returnStock(lines: OrderLine[]): Promise<void>;
-  /** Serializes work on one order (a transaction-scoped lock on that order only). */
-  lockOrder(orderId: string): Promise<void>;
-  findReservation(orderId: string): Promise<StockReservation | null>;
-  /** Creates or updates the reservation; its items are written only when it is created. */
-  saveReservation(reservation: StockReservation): Promise<void>;
-  /** Adds units sold on a Seoul day; returns what was counted (lines of unknown products are not). */
-  addDailySales(day: string, lines: OrderLine[]): Promise<OrderLine[]>;
+  /** Adds units sold on a Seoul day, one line per product (see linesByProduct); every product must exist. */
+  addDailySales(day: string, lines: OrderLine[]): Promise<void>;
   /** An opaque token of this transaction that lets the ranking cache tell whether a rebuild already saw it. */
   commitMarker(): Promise<string>;
-  /** False when this consumer already handled the event. */
-  claimEvent(eventId: string, consumer: string): Promise<boolean>;
-  publish(events: DomainEvent[]): Promise<void>;
 }
 
 export interface CatalogStore {

@@ -23,10 +23,13 @@ export function linesByProduct(items: readonly OrderLine[]): OrderLine[] {
   return [...totals].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
 
+/** A quantity the catalog can take, give back or count: a positive integer. */
+export const isPositiveQuantity = (quantity: number): boolean => Number.isSafeInteger(quantity) && quantity > 0;
+
 /** An order the catalog can act on: at least one line, every quantity a positive integer. */
 export function invalidLinesReason(items: readonly OrderLine[]): string | null {
   if (items.length === 0) return "the order has no items";
-  const bad = items.find((i) => !Number.isSafeInteger(i.quantity) || i.quantity <= 0);
+  const bad = items.find((i) => !isPositiveQuantity(i.quantity));
   return bad ? `quantity ${bad.quantity} of product ${bad.productId} is not a positive integer` : null;
 }
 
