@@ -4,15 +4,17 @@ import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { startPeriodic } from "./background.ts";
 import { loadCouponConfig, type CouponConfig } from "./config.ts";
+import { CouponSagaRepository } from "./data/coupon-saga-repository.ts";
 import { SqlCouponStore } from "./data/coupon-store.ts";
 import { createRedis, RedisAdmissionGate } from "./data/redis-admission.ts";
 import { CampaignService } from "./domain/campaign-service.ts";
 import { defaultIssueSettings, IssueService } from "./domain/issue-service.ts";
 import { ReservationService } from "./domain/reservation-service.ts";
-import { couponEventHandlers } from "./events/handlers.ts";
+import { couponSaga, type CouponSagaEffect, type CouponSagaState } from "./domain/saga-participant.ts";
 import { issueMetrics } from "./metrics.ts";
 
 export interface RunningCoupon {
@@ -21,6 +23,8 @@ export interface RunningCoupon {
   campaigns: CampaignService;
   issuing: IssueService;
   reservations: ReservationService;
+  /** The saga's reactions (OrderPlaced, OrderCompleted, OrderFailed); `handle` applies a batch directly. */
+  saga: ParticipantRunner<CouponSagaState, CouponSagaEffect>;
   messaging?: Messaging;
   stop(): Promise<void>;
 }
@@ -47,6 +51,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
       issueMetrics(metrics),
     );
     const reservations = new ReservationService(store, logger);
+    const saga = new ParticipantRunner({ participant: couponSaga, repository: new CouponSagaRepository(logger), pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
     const messaging = config.EVENTS_ENABLED
       ? await startMessaging({
           service: "coupon",
@@ -55,7 +60,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
           topicPrefix: config.TOPIC_PREFIX,
           database,
           publishes: [],
-          handlers: couponEventHandlers(reservations),
+          batchHandlers: saga.batchHandlers(),
           logger,
         }).then((m) => resources.add("messaging", m, (x) => x.stop()))
       : undefined;
@@ -86,6 +91,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
       campaigns,
       issuing,
       reservations,
+      saga,
       messaging,
       stop: () => resources.releaseAll(),
     };

@@ -1,9 +1,8 @@
-import { claimInboxEvent, inTransaction, lockOrder, type SqlTransaction } from "@shop/outbox";
-import type { AdmissionTerms, Campaign, DiscountType, NewCampaign, Reservation, ReservationStatus, UserCouponStatus, UserCouponWithTerms } from "../domain/model.ts";
+import { inTransaction, lockOrder, type SqlTransaction } from "@shop/outbox";
+import type { AdmissionTerms, Campaign, DiscountType, NewCampaign, Reservation, UserCouponStatus, UserCouponWithTerms } from "../domain/model.ts";
 import type { CouponStore, IssueOutcome, IssueRequest, ReservationTransaction } from "../domain/ports.ts";
 import type { SqlPool } from "./pg-pool.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid, RESERVATION_COLUMNS, toReservation, type ReservationRow } from "./reservation-rows.ts";
 
 // pg returns BIGINT as a string (amounts are safe integers), uuid and enums as text, timestamptz as Date.
 
@@ -82,24 +81,6 @@ const toUserCoupon = (row: UserCouponRow): UserCouponWithTerms => ({
   },
 });
 
-interface ReservationRow {
-  orderId: string;
-  userCouponId: string | null;
-  userId: string;
-  status: ReservationStatus;
-  discountAmount: string;
-  reservedAt: Date;
-}
-
-const toReservation = (row: ReservationRow): Reservation => ({
-  orderId: row.orderId,
-  userCouponId: row.userCouponId,
-  userId: row.userId,
-  status: row.status,
-  discountAmount: Number(row.discountAmount),
-  reservedAt: row.reservedAt,
-});
-
 class SqlReservationTransaction implements ReservationTransaction {
   constructor(private readonly tx: SqlTransaction) {}
 
@@ -109,30 +90,23 @@ class SqlReservationTransaction implements ReservationTransaction {
   }
 
   async findReservation(orderId: string): Promise<Reservation | null> {
-    const [row] = await this.tx.query<ReservationRow>(
-      `SELECT order_id AS "orderId", user_coupon_id::text AS "userCouponId", user_id AS "userId", status::text AS status,
-              discount_amount AS "discountAmount", reserved_at AS "reservedAt"
-       FROM coupon_reservations WHERE order_id = $1`,
-      [orderId],
-    );
+    const [row] = await this.tx.query<ReservationRow>(`SELECT ${RESERVATION_COLUMNS} FROM coupon_reservations WHERE order_id = $1`, [orderId]);
     return row ? toReservation(row) : null;
   }
 
   async saveReservation(r: Reservation): Promise<void> {
-    // A malformed coupon id in an event cannot name a coupon: the tombstone keeps null instead.
-    const userCouponId = r.userCouponId && UUID.test(r.userCouponId) ? r.userCouponId : null;
     await this.tx.execute(
       `INSERT INTO coupon_reservations (order_id, user_coupon_id, user_id, status, discount_amount, reserved_at, updated_at)
        VALUES ($1, $2::uuid, $3, $4::reservation_status, $5::bigint, $6, now())
        ON CONFLICT (order_id) DO UPDATE SET user_coupon_id = EXCLUDED.user_coupon_id, user_id = EXCLUDED.user_id, status = EXCLUDED.status,
          discount_amount = EXCLUDED.discount_amount, reserved_at = EXCLUDED.reserved_at, updated_at = EXCLUDED.updated_at`,
-      [r.orderId, userCouponId, r.userId, r.status, r.discountAmount, r.reservedAt],
+      [r.orderId, r.userCouponId, r.userId, r.status, r.discountAmount, r.reservedAt],
     );
   }
 
   /** One statement: the row lock on the user coupon and its campaign's terms. */
   async lockUserCoupon(userCouponId: string): Promise<UserCouponWithTerms | null> {
-    if (!UUID.test(userCouponId)) return null;
+    if (!isUuid(userCouponId)) return null;
     const [row] = await this.tx.query<UserCouponRow>(
       `SELECT ${USER_COUPON_COLUMNS} FROM user_coupons u JOIN coupons c ON c.id = u.coupon_id WHERE u.id = $1::uuid FOR UPDATE OF u`,
       [userCouponId],
@@ -144,10 +118,6 @@ class SqlReservationTransaction implements ReservationTransaction {
     const updated = await this.tx.execute(`UPDATE user_coupons SET status = $2::user_coupon_status, order_id = $3, updated_at = now() WHERE id = $1::uuid`, [userCouponId, status, orderId]);
     // As Prisma's update did: a coupon that is not there is an error, not a silent no-op.
     if (updated !== 1) throw new Error(`user coupon ${userCouponId} not found`);
-  }
-
-  claimEvent(eventId: string, consumer: string): Promise<boolean> {
-    return claimInboxEvent(this.tx, eventId, consumer);
   }
 }
 
@@ -266,11 +236,6 @@ export class SqlCouponStore implements CouponStore {
       [userId],
     );
     return rows.map(toUserCoupon);
-  }
-
-  async hasReservation(orderId: string): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM coupon_reservations WHERE order_id = $1`, [orderId]);
-    return rows.length > 0;
   }
 
   async orphanReservations(reservedBefore: Date, limit: number): Promise<string[]> {

@@ -62,17 +62,15 @@ export type IssueOutcome =
   | { kind: "ALREADY_ISSUED" }
   | { kind: "SOLD_OUT" };
 
-/** Everything a reservation step may do inside one database transaction. */
+/** Everything a reservation step outside the saga's events (reserve, lapse) may do inside one database transaction. */
 export interface ReservationTransaction {
-  /** Serializes every step for one order (a transaction-scoped lock on that order only). */
+  /** Serializes every step for one order (a transaction-scoped lock on that order only, the one the saga's batches take). */
   lockOrder(orderId: string): Promise<void>;
   findReservation(orderId: string): Promise<Reservation | null>;
   saveReservation(reservation: Reservation): Promise<void>;
   /** Locks the user coupon row for the rest of the transaction. */
   lockUserCoupon(userCouponId: string): Promise<UserCouponWithTerms | null>;
   setUserCouponState(userCouponId: string, status: UserCoupon["status"], orderId: string | null): Promise<void>;
-  /** False when this consumer already handled the event. */
-  claimEvent(eventId: string, consumer: string): Promise<boolean>;
 }
 
 export interface CouponStore {
@@ -91,8 +89,6 @@ export interface CouponStore {
   /** Which of these users hold a coupon of this campaign. */
   holders(couponId: string, userIds: string[]): Promise<string[]>;
   userCoupons(userId: string): Promise<UserCouponWithTerms[]>;
-  /** Whether anything (a reservation or a tombstone) was ever recorded for the order. */
-  hasReservation(orderId: string): Promise<boolean>;
   /** Orders whose reservation is still RESERVED (no OrderPlaced yet) and was made before `reservedBefore`. */
   orphanReservations(reservedBefore: Date, limit: number): Promise<string[]>;
   transaction<T>(work: (tx: ReservationTransaction) => Promise<T>): Promise<T>;

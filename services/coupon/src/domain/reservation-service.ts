@@ -1,10 +1,9 @@
 import { NotFoundError } from "@shop/errors";
-import type { OrderCompleted, OrderFailed, OrderPlaced } from "@shop/events";
 import type { Logger } from "@shop/logging";
 import { CouponNotUsableError } from "./errors.ts";
 import type { Reservation, ReservationReceipt, UserCouponDisplayStatus, UserCouponWithTerms } from "./model.ts";
 import type { CouponStore, ReservationTransaction } from "./ports.ts";
-import { computeDiscount, displayStatus, unusableReason } from "./rules.ts";
+import { computeDiscount, displayStatus, isReservedFor, unusableReason } from "./rules.ts";
 
 export interface ReserveCommand {
   userCouponId: string;
@@ -23,18 +22,11 @@ export interface UserCouponListItem {
   expiresAt: Date;
 }
 
-/** Saga consumers; each name is the inbox scope of one reaction. */
-const ON_ORDER_PLACED = "coupon.confirm-reservation";
-const ON_ORDER_COMPLETED = "coupon.use-reservation";
-const ON_ORDER_FAILED = "coupon.release-reservation";
-
-/** Reservation states that still hold the coupon for their order. */
-const HOLDING = new Set<Reservation["status"]>(["RESERVED", "CONFIRMED"]);
-
 /**
- * Coupons in orders. The order service reserves synchronously (before committing its order);
- * the saga events then confirm, use or release the reservation. Every step runs under a lock on
- * the order, so any arrival order of events and retries ends in one consistent state.
+ * Coupons in orders, outside the saga's events. The order service reserves synchronously (before
+ * committing its order); the saga events then confirm, use or release the reservation (see
+ * saga-participant.ts); reservations whose order never appears lapse. Every step runs under the
+ * same lock on the order as the saga's batches, so any interleaving ends in one consistent state.
  */
 export class ReservationService {
   constructor(
@@ -85,67 +77,6 @@ export class ReservationService {
     });
   }
 
-  /** OrderPlaced: the order exists, so its reservation is no longer an orphan. */
-  confirmForPlacedOrder(event: OrderPlaced): Promise<void> {
-    if (!event.userCouponId) return Promise.resolve();
-    const userCouponId = event.userCouponId;
-    return this.store.transaction(async (tx) => {
-      if (!(await tx.claimEvent(event.eventId, ON_ORDER_PLACED))) return;
-      await tx.lockOrder(event.orderId);
-      const reservation = await tx.findReservation(event.orderId);
-      if (reservation?.status === "RESERVED") {
-        await tx.saveReservation({ ...reservation, status: "CONFIRMED" });
-        return;
-      }
-      if (reservation && reservation.status !== "LAPSED") return; // confirmed, used, released or cancelled already
-      // The order committed but its reservation lapsed (or was never made): take the coupon again if it is still free.
-      const held = await this.retake(tx, userCouponId, event.userId, event.orderId);
-      await tx.saveReservation({ orderId: event.orderId, userCouponId, userId: event.userId, status: held ? "CONFIRMED" : "LAPSED", discountAmount: held ? event.discountAmount : 0, reservedAt: reservation?.reservedAt ?? this.clock() });
-    });
-  }
-
-  /** OrderCompleted: the coupon held for the order is used. Completions without a coupon change nothing. */
-  async useForCompletedOrder(event: OrderCompleted): Promise<void> {
-    // Most orders have no coupon: one read instead of a transaction. A reservation is only ever made
-    // before its order is placed, so none can appear for an order that has already completed.
-    if (!(await this.store.hasReservation(event.orderId))) return;
-    return this.store.transaction(async (tx) => {
-      await tx.lockOrder(event.orderId);
-      const reservation = await tx.findReservation(event.orderId);
-      if (!reservation?.userCouponId || !(HOLDING.has(reservation.status) || reservation.status === "LAPSED")) return;
-      if (!(await tx.claimEvent(event.eventId, ON_ORDER_COMPLETED))) return;
-      if (reservation.status === "LAPSED" && !(await this.retake(tx, reservation.userCouponId, reservation.userId, event.orderId))) {
-        this.logger.error({ orderId: event.orderId, userCouponId: reservation.userCouponId }, "completed order's coupon lapsed and is taken by another order; not used twice");
-        return;
-      }
-      await tx.setUserCouponState(reservation.userCouponId, "USED", event.orderId);
-      await tx.saveReservation({ ...reservation, status: "USED" });
-    });
-  }
-
-  /**
-   * OrderFailed: a coupon held for the order is available again, once. If nothing was reserved
-   * for the order yet, a tombstone makes sure nothing will be.
-   */
-  releaseForFailedOrder(event: OrderFailed): Promise<void> {
-    return this.store.transaction(async (tx) => {
-      if (!(await tx.claimEvent(event.eventId, ON_ORDER_FAILED))) return;
-      await tx.lockOrder(event.orderId);
-      const reservation = await tx.findReservation(event.orderId);
-      if (!reservation) {
-        await tx.saveReservation({ orderId: event.orderId, userCouponId: event.userCouponId, userId: event.userId, status: "CANCELLED", discountAmount: 0, reservedAt: this.clock() });
-        return;
-      }
-      if (reservation.status === "LAPSED") {
-        await tx.saveReservation({ ...reservation, status: "RELEASED" });
-        return;
-      }
-      if (!HOLDING.has(reservation.status)) return; // used, released or cancelled already
-      await this.giveBack(tx, reservation);
-      await tx.saveReservation({ ...reservation, status: "RELEASED" });
-    });
-  }
-
   /**
    * Releases reservations whose order never showed up (the order service crashed between
    * reserving and committing its order): no OrderPlaced within `ttlMs`.
@@ -173,16 +104,6 @@ export class ReservationService {
   private async giveBack(tx: ReservationTransaction, reservation: Reservation): Promise<void> {
     if (!reservation.userCouponId) return;
     const coupon = await tx.lockUserCoupon(reservation.userCouponId);
-    if (coupon?.status === "RESERVED" && coupon.orderId === reservation.orderId) await tx.setUserCouponState(coupon.id, "AVAILABLE", null);
-  }
-
-  /** Holds the coupon for an order again after its reservation lapsed; false if it is no longer free. */
-  private async retake(tx: ReservationTransaction, userCouponId: string, userId: string, orderId: string): Promise<boolean> {
-    const coupon = await tx.lockUserCoupon(userCouponId);
-    if (!coupon || coupon.userId !== userId) return false;
-    if (coupon.orderId === orderId && coupon.status !== "AVAILABLE") return true;
-    if (coupon.status !== "AVAILABLE") return false;
-    await tx.setUserCouponState(userCouponId, "RESERVED", orderId);
-    return true;
+    if (coupon && isReservedFor(coupon, reservation.orderId)) await tx.setUserCouponState(coupon.id, "AVAILABLE", null);
   }
 }

@@ -40,6 +40,11 @@ export function unusableReason(coupon: UserCoupon, terms: DiscountTerms, userId:
   return null;
 }
 
+/** Still held for this very order: only then may the order give the coupon back (another order may hold it by now). */
+export function isReservedFor(coupon: Pick<UserCoupon, "status" | "orderId">, orderId: string): boolean {
+  return coupon.status === "RESERVED" && coupon.orderId === orderId;
+}
+
 export function displayStatus(coupon: Pick<UserCoupon, "status" | "expiresAt">, now: Date): UserCouponDisplayStatus {
   return coupon.status === "AVAILABLE" && coupon.expiresAt.getTime() <= now.getTime() ? "EXPIRED" : coupon.status;
 }
