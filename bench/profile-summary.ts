@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 interface Profile {
@@ -33,10 +34,21 @@ const table = (title: string, totals: Map<string, number>, all: number, rows = 1
 for (const file of process.argv.slice(2)) {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  /** The nearest caller that is a package or a project file: who asked for a socket write. */
+  const requesterOf = (id: number): string => {
+    for (let at = parentOf.get(id); at !== undefined; at = parentOf.get(at)) {
+      const owner = ownerOf(byId.get(at)!.callFrame.url);
+      if (!owner.startsWith("node:") && !owner.startsWith("(")) return owner;
+    }
+    return "(node itself)";
+  };
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const byOwner = new Map<string, number>();
   const byFunction = new Map<string, number>();
+  const socketWrites = new Map<string, number>();
   let busy = 0;
   for (const [id, us] of self) {
     const frame = byId.get(id)!.callFrame;
@@ -46,9 +58,14 @@ for (const file of process.argv.slice(2)) {
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
     const fn = `${frame.functionName || "(anonymous)"} ${ownerOf(frame.url)}:${frame.lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    if (/^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/.test(frame.functionName) && !frame.url) {
+      const requester = requesterOf(id);
+      socketWrites.set(requester, (socketWrites.get(requester) ?? 0) + us);
+    }
   }
   const wall = (profile.endTime - profile.startTime) / 1e6;
   console.log(`\n${file}: ${wall.toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s on CPU (${((100 * busy) / 1e6 / wall).toFixed(0)} % of a core)`);
   table("self time by owner", byOwner, busy);
   table("hottest functions", byFunction, busy, 20);
+  table("socket writes (writev, writeBuffer, write*String) by who asked for them", socketWrites, busy, 8);
 }

@@ -36,18 +36,35 @@ export async function claimInboxEvent(tx: SqlExecutor, eventId: string, consumer
   return inserted === 1;
 }
 
+/** One event as one consumer sees it: the inbox key. */
+export interface InboxClaim {
+  eventId: string;
+  consumer: string;
+}
+
+export const inboxKey = (claim: InboxClaim) => `${claim.consumer}/${claim.eventId}`;
+
 /**
- * The multi-row claimInboxEvent: records that `consumer` handled each of `eventIds` (one
- * statement) and returns those it had not handled before.
+ * The multi-row claimInboxEvent, and the batch's order locks, in one statement: records that each
+ * consumer handled its event and returns the claims that were new (by inboxKey). `lockKeys` are
+ * taken as transaction-scoped advisory locks in sorted order (every caller sorts, so two
+ * transactions locking overlapping keys wait for each other instead of deadlocking); they are
+ * taken only when some claim is new, since otherwise there is nothing to do under them.
  */
-export async function claimInboxEvents(tx: SqlExecutor, eventIds: string[], consumer: string): Promise<Set<string>> {
-  if (eventIds.length === 0) return new Set();
-  const rows = await tx.$queryRawUnsafe<{ event_id: string }[]>(
-    `INSERT INTO inbox_events (event_id, consumer) SELECT id, $2 FROM unnest($1::uuid[]) AS id ON CONFLICT DO NOTHING RETURNING event_id::text`,
-    eventIds,
-    consumer,
+export async function claimInboxEvents(tx: SqlExecutor, claims: InboxClaim[], lockKeys: string[] = []): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const rows = await tx.$queryRawUnsafe<{ event_id: string; consumer: string }[]>(
+    `WITH claimed AS (
+       INSERT INTO inbox_events (event_id, consumer) SELECT * FROM unnest($1::uuid[], $2::text[]) ON CONFLICT DO NOTHING RETURNING event_id, consumer
+     ), locked AS (
+       SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) AS locks FROM (SELECT k FROM unnest($3::text[]) WITH ORDINALITY AS l(k, n) ORDER BY n) AS ordered
+     )
+     SELECT event_id::text, consumer, (SELECT locks FROM locked) AS locks FROM claimed`,
+    claims.map((c) => c.eventId),
+    claims.map((c) => c.consumer),
+    [...new Set(lockKeys)].sort(),
   );
-  return new Set(rows.map((r) => r.event_id));
+  return new Set(rows.map((r) => inboxKey({ eventId: r.event_id, consumer: r.consumer })));
 }
 
 /** A service's domain events into its outbox, each on its event's topic (with the environment's prefix). */

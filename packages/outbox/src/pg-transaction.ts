@@ -79,14 +79,5 @@ export async function lockOrder(tx: SqlTransaction, service: string, orderId: st
   await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [orderLockKey(service, orderId)]);
 }
 
-const orderLockKey = (service: string, orderId: string) => `${service}:order:${orderId}`;
-
-/**
- * lockOrder for several orders in one statement. Every multi-order lock is taken in the same
- * (key) order, so two transactions locking overlapping orders wait for each other, never deadlock.
- */
-export async function lockOrders(tx: SqlTransaction, service: string, orderIds: string[]): Promise<void> {
-  const keys = [...new Set(orderIds)].map((id) => orderLockKey(service, id)).sort();
-  if (keys.length === 1) return lockOrder(tx, service, orderIds[0]!);
-  await tx.query("SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS l(k, n) ORDER BY n) AS ordered", [keys]);
-}
+/** The key of a service's lock on one order (hashed by hashtextextended(key, 0) into an advisory lock). */
+export const orderLockKey = (service: string, orderId: string) => `${service}:order:${orderId}`;

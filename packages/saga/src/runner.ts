@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { EventName, EventPayloads } from "@shop/events";
 import type { BatchEventHandlers, ConsumedEvent } from "@shop/kafka";
-import { appendEvents, claimInboxEvents, inTransaction, lockOrders, type SqlTransaction } from "@shop/outbox";
-import { foldDecisions, type DecisionContext, type SagaEvent, type SagaParticipant } from "./participant.ts";
+import { transientFault } from "@shop/errors";
+import { appendEvents, claimInboxEvents, inboxKey, inTransaction, orderLockKey, type SqlTransaction } from "@shop/outbox";
+import { foldDecisions, type DecisionContext, type Reaction, type SagaEvent, type SagaParticipant } from "./participant.ts";
 
 /**
  * Where a participant's state lives: `load` reads (and locks, in a fixed order) what the batch's
@@ -28,24 +29,41 @@ export interface ParticipantRunnerOptions<State, Effect> {
    * the runner (default), or row locks the repository's load takes itself.
    */
   orderLocks?: "advisory" | "taken-by-load";
+  /** The most events one transaction takes (batches waiting beyond that go in the next one). */
+  maxEventsPerTransaction?: number;
   clock?: () => Date;
   newId?: () => string;
 }
 
+/** A batch handed to the runner, waiting for its transaction. */
+interface Delivery {
+  type: EventName;
+  events: SagaEvent[];
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /**
- * Runs a participant's reactions a batch at a time: one transaction claims the batch's events in
- * the inbox (one statement), locks their orders (one statement), loads the state, folds every
- * fresh event's decision into it in delivery order, saves the effects and appends the answers to
- * the outbox (one multi-row insert). All or nothing: a failure rolls the whole batch back,
- * inbox claims included, and the consumer retries it.
+ * Runs a participant's reactions a batch at a time, as a group commit: batches that arrive while a
+ * transaction runs (other partitions, other event types) wait and then go together in the next
+ * one, so the number of transactions stays low however many partitions deliver. One transaction
+ * claims its events in the inbox and takes their order locks (one statement), loads the state,
+ * folds every fresh event's decision into it in delivery order, saves the effects and appends the
+ * answers to the outbox (one insert). All or nothing: a failure rolls the whole transaction back,
+ * inbox claims included. A merged transaction that fails permanently is retried batch by batch, so
+ * one poison batch fails alone; each batch's promise settles with its own outcome.
  */
 export class ParticipantRunner<State, Effect> {
   private readonly clock: () => Date;
   private readonly newId: () => string;
+  private readonly maxEvents: number;
+  private readonly waiting: Delivery[] = [];
+  private flushing = false;
 
   constructor(private readonly options: ParticipantRunnerOptions<State, Effect>) {
     this.clock = options.clock ?? (() => new Date());
     this.newId = options.newId ?? randomUUID;
+    this.maxEvents = options.maxEventsPerTransaction ?? 500;
   }
 
   /** The consumer's entry points: one batch handler per event the participant reacts to. */
@@ -57,20 +75,66 @@ export class ParticipantRunner<State, Effect> {
     return handlers;
   }
 
-  /** Applies `events` (all of type `type`, in delivery order) in one transaction. */
-  async handle<E extends EventName>(type: E, events: EventPayloads[E][]): Promise<void> {
-    const reaction = this.options.participant.reactions[type];
-    if (!reaction) throw new Error(`${this.options.participant.service} does not react to ${type}`);
+  /** Applies `events` (all of type `type`, in delivery order); resolves once they are committed. */
+  handle<E extends EventName>(type: E, events: EventPayloads[E][]): Promise<void> {
+    if (!this.options.participant.reactions[type]) return Promise.reject(new Error(`${this.options.participant.service} does not react to ${type}`));
+    if (events.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ type, events: events, resolve, reject });
+      if (this.flushing) return;
+      this.flushing = true;
+      // One turn of the event loop: batches of other partitions delivered together join this transaction.
+      setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    while (this.waiting.length) {
+      const group = this.nextGroup();
+      try {
+        await this.apply(group);
+        for (const delivery of group) delivery.resolve();
+      } catch (error) {
+        // A transient fault fails every batch alike: each consumer waits and retries its own.
+        if (group.length === 1 || transientFault(error)) {
+          for (const delivery of group) delivery.reject(error);
+          continue;
+        }
+        for (const delivery of group) await this.apply([delivery]).then(delivery.resolve, delivery.reject);
+      }
+    }
+    this.flushing = false;
+  }
+
+  /** The oldest waiting batches, up to maxEvents (at least one batch, however large). */
+  private nextGroup(): Delivery[] {
+    let count = 0;
+    let taken = 0;
+    while (taken < this.waiting.length && (taken === 0 || count + this.waiting[taken]!.events.length <= this.maxEvents)) count += this.waiting[taken++]!.events.length;
+    return this.waiting.splice(0, taken);
+  }
+
+  private async apply(deliveries: Delivery[]): Promise<void> {
     const { participant, repository, outbox } = this.options;
+    const items = deliveries.flatMap((d) => d.events.map((event) => ({ event, reaction: participant.reactions[d.type] as Reaction<State, Effect> })));
     const afterCommit = await inTransaction(this.options.pool, async (tx) => {
-      const claimed = await claimInboxEvents(tx, [...new Set(events.map((e) => e.eventId))], reaction.consumer);
+      const claims = items.map(({ event, reaction }) => ({ eventId: event.eventId, consumer: reaction.consumer }));
+      const lockKeys = (this.options.orderLocks ?? "advisory") === "advisory" ? items.map(({ event }) => orderLockKey(participant.service, event.orderId)) : [];
+      const claimed = await claimInboxEvents(tx, claims, lockKeys);
       // Each claimed event once, in delivery order (a redelivery inside the batch is dropped like any other).
-      const fresh = (events as SagaEvent[]).filter((e) => claimed.delete(e.eventId));
+      const fresh = items.filter(({ event, reaction }) => claimed.delete(inboxKey({ eventId: event.eventId, consumer: reaction.consumer })));
       if (fresh.length === 0) return undefined;
-      if ((this.options.orderLocks ?? "advisory") === "advisory") await lockOrders(tx, participant.service, fresh.map((e) => e.orderId));
-      const loaded: State = await repository.load(tx, fresh);
+      const loaded: State = await repository.load(
+        tx,
+        fresh.map((f) => f.event),
+      );
       const context: DecisionContext = { now: this.clock(), newId: this.newId };
-      const { state, effects, publish } = foldDecisions(loaded, fresh, (current, event) => reaction.decide(current, event as EventPayloads[E], context), (current, effect) => participant.evolve(current, effect));
+      const { state, effects, publish } = foldDecisions(
+        loaded,
+        fresh,
+        (current, { event, reaction }) => reaction.decide(current, event, context),
+        (current, effect) => participant.evolve(current, effect),
+      );
       const after = effects.length ? await repository.save(tx, effects, state) : undefined;
       await appendEvents(tx, outbox, publish);
       return after;

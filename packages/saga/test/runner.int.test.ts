@@ -18,13 +18,15 @@ const holder: SagaParticipant<HoldState, HoldEffect> = {
   reactions: {
     OrderPlaced: {
       consumer: "kit-test.hold",
-      decide: (state, event, context) =>
-        state.holds.has(event.orderId)
+      decide: (state, event, context) => {
+        if (event.userId === "poison") throw new Error("this order can never be held");
+        return state.holds.has(event.orderId)
           ? ignore()
           : decision(
               [{ orderId: event.orderId, status: "HELD" }],
               [{ type: "BalanceDebited", key: event.orderId, payload: { eventId: context.newId(), occurredAt: context.now.toISOString(), orderId: event.orderId, userId: event.userId, amount: event.totalAmount, items: event.items } }],
-            ),
+            );
+      },
     },
     OrderFailed: {
       consumer: "kit-test.release",
@@ -39,8 +41,10 @@ const holder: SagaParticipant<HoldState, HoldEffect> = {
 };
 
 let saveFailures = 0;
+let loads = 0;
 const repository: ParticipantRepository<HoldState, HoldEffect> = {
   async load(tx: SqlTransaction, events) {
+    loads++;
     const rows = await tx.query<{ order_id: string; status: HoldStatus }>("SELECT order_id, status FROM holds WHERE order_id = ANY($1::text[])", [events.map((e) => e.orderId)]);
     return { holds: new Map(rows.map((r) => [r.order_id, r.status])) };
   },
@@ -122,4 +126,23 @@ test("concurrent batches locking the same orders in opposite delivery orders wai
     expect(["RELEASED", "CANCELLED"]).toContain(await holdOf(order.orderId));
     expect((await answersFor(order.orderId)).length).toBeLessThanOrEqual(1);
   }
+});
+
+test("batches delivered together (other partitions, other event types) share one transaction", async () => {
+  const placed = [build.orderPlaced(), build.orderPlaced()];
+  const failed = build.orderFailed();
+  const before = loads;
+  await Promise.all([runner.handle("OrderPlaced", [placed[0]!]), runner.handle("OrderPlaced", [placed[1]!]), runner.handle("OrderFailed", [failed])]);
+  expect(loads - before).toBe(1);
+  expect([await holdOf(placed[0]!.orderId), await holdOf(placed[1]!.orderId), await holdOf(failed.orderId)]).toEqual(["HELD", "HELD", "CANCELLED"]);
+});
+
+test("a poison batch merged with others fails alone: the others commit, and its own promise rejects", async () => {
+  const good = build.orderPlaced();
+  const poison = build.orderPlaced({ userId: "poison" });
+  const outcomes = await Promise.allSettled([runner.handle("OrderPlaced", [good]), runner.handle("OrderPlaced", [poison])]);
+  expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "rejected"]);
+  expect(await holdOf(good.orderId)).toBe("HELD");
+  expect(await holdOf(poison.orderId)).toBeNull();
+  expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [poison.eventId])).toEqual([]);
 });
