@@ -10,16 +10,39 @@ export interface OutboxMessage {
   payload: { readonly eventId: string };
 }
 
+/** The columns of an outbox_events row (payload and headers as JSON text), for SQL that writes one itself. */
+export interface OutboxRow {
+  eventId: string;
+  topic: string;
+  key: string;
+  payload: string;
+  headers: string;
+}
+
+/** A message as its outbox row: the headers carry the event type and the current trace. */
+export function outboxRowOf(message: OutboxMessage): OutboxRow {
+  return {
+    eventId: message.payload.eventId,
+    topic: message.topic,
+    key: message.key,
+    payload: JSON.stringify(message.payload),
+    headers: JSON.stringify({ "event-type": message.eventType, traceparent: toTraceparent() }),
+  };
+}
+
+/** A domain event (type, key, payload) as the message that carries it on its topic. */
+export const outboxMessageOf = (event: DomainEvent, topicPrefix: string): OutboxMessage => ({ eventType: event.type, topic: topicOf(event.type, topicPrefix), key: event.key, payload: event.payload });
+
 /**
  * Appends events in the caller's transaction: they become visible to the relay exactly when the
  * state change commits, and the NOTIFY (also transactional) wakes the relay at that moment.
  */
 export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
-  const traceparent = toTraceparent();
   const values: unknown[] = [];
   const rows = messages.map((m, i) => {
-    values.push(m.payload.eventId, m.topic, m.key, JSON.stringify(m.payload), JSON.stringify({ "event-type": m.eventType, traceparent }));
+    const row = outboxRowOf(m);
+    values.push(row.eventId, row.topic, row.key, row.payload, row.headers);
     const p = i * 5;
     return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, $${p + 5}::jsonb)`;
   });
@@ -72,6 +95,6 @@ export function appendEvents(tx: SqlExecutor, outbox: { schema: string; topicPre
   return appendToOutbox(
     tx,
     outbox.schema,
-    events.map((e) => ({ eventType: e.type, topic: topicOf(e.type, outbox.topicPrefix), key: e.key, payload: e.payload })),
+    events.map((e) => outboxMessageOf(e, outbox.topicPrefix)),
   );
 }

@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
-import { appendEvents, inTransaction, type SqlTransaction } from "@shop/outbox";
+import { appendEvents, inTransaction, notifyChannel, outboxMessageOf, outboxRowOf, type SqlTransaction } from "@shop/outbox";
 import type { FailureCode, Order, Page, StepStatus, TimelineStep } from "../domain/model.ts";
-import type { DomainEvent, IdempotencyClaim, NewOrder, OrderStore, OrderTransaction } from "../domain/ports.ts";
+import type { DomainEvent, IdempotencyClaim, NewOrder, OrderStore, OrderTransaction, StoredAnswer } from "../domain/ports.ts";
 import type { OrderSagaEffect, OrderSagaState } from "../domain/saga-participant.ts";
 import { saveOrderSagaEffects } from "./order-saga-repository.ts";
 
@@ -62,13 +62,19 @@ const toOrder = (row: OrderRow): Order => ({
 });
 
 /**
- * One statement: the order, its items and its timeline. The order is created as given, so what
- * was written is what comes back (timestamps are whole milliseconds, as in the columns).
+ * A placement in one statement (atomic without a transaction): the answer stored under the
+ * request's Idempotency-Key claim, the order with its items and timeline, its event in the outbox,
+ * and the relay's wake-up (delivered on commit). Everything hangs off the claim: if the claim is
+ * gone, nothing is written and the statement says so. The order is created as given, so what was
+ * written is what comes back (timestamps are whole milliseconds, as in the columns).
  */
-const INSERT_ORDER = `
-  WITH o AS (
+const PLACE_ORDER = `
+  WITH answered AS (
+    UPDATE idempotent_requests SET status_code = $20, response_body = $21::jsonb WHERE user_id = $2 AND key = $22
+    RETURNING 1
+  ), o AS (
     INSERT INTO orders (order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at)
-    VALUES ($1, $2, $3::order_status, $4::bigint, $5::bigint, $6::bigint, $7, $8, $9, $10::timestamptz, $11::uuid, $12::timestamptz, $12::timestamptz)
+    SELECT $1, $2, $3::order_status, $4::bigint, $5::bigint, $6::bigint, $7, $8, $9, $10::timestamptz, $11::uuid, $12::timestamptz, $12::timestamptz FROM answered
     RETURNING order_id
   ), items AS (
     INSERT INTO order_items (order_id, position, product_id, name, quantity, unit_price)
@@ -79,9 +85,12 @@ const INSERT_ORDER = `
     SELECT o.order_id, entry.step, entry.status, entry.at
     FROM o, unnest($17::text[], $18::text[], $19::timestamptz[]) WITH ORDINALITY AS entry(step, status, at, n)
     ORDER BY entry.n
+  ), outboxed AS (
+    INSERT INTO outbox_events (event_id, topic, key, payload, headers)
+    SELECT $23::uuid, $24, $25, $26::jsonb, $27::jsonb FROM o
+    RETURNING 1
   )
-  SELECT 1`;
-
+  SELECT count(*)::int AS placed, count(pg_notify($28, '')) FROM outboxed`;
 
 /** SKIP LOCKED: an order another instance (or a saga event) is working on is left to it. */
 const LOCK_OVERDUE = `
@@ -144,32 +153,6 @@ class PgOrderTransaction implements OrderTransaction {
     private readonly topicPrefix: string,
   ) {}
 
-  async insertOrder(order: NewOrder): Promise<Order> {
-    await this.tx.execute(INSERT_ORDER, [
-      order.orderId,
-      order.userId,
-      order.status,
-      order.subtotal,
-      order.discountAmount,
-      order.totalAmount,
-      order.userCouponId,
-      order.paymentId,
-      order.failureCode,
-      order.deadlineAt.toISOString(),
-      order.completionEventId,
-      order.createdAt.toISOString(),
-      order.items.map((i) => i.productId),
-      order.items.map((i) => i.name),
-      order.items.map((i) => i.quantity),
-      order.items.map((i) => i.unitPrice),
-      order.timeline.map((t) => t.step),
-      order.timeline.map((t) => t.status),
-      order.timeline.map((t) => t.at.toISOString()),
-    ]);
-    // What was written, as it now stands: a new order has not been updated since it was created.
-    return { ...order, updatedAt: order.createdAt };
-  }
-
   async lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]> {
     return (await this.tx.query<OrderRow>(LOCK_OVERDUE, [now, limit])).map(toOrder);
   }
@@ -182,15 +165,6 @@ class PgOrderTransaction implements OrderTransaction {
     return appendEvents(this.tx, { schema: this.schema, topicPrefix: this.topicPrefix }, events);
   }
 
-  async saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void> {
-    const updated = await this.tx.execute("UPDATE idempotent_requests SET status_code = $3, response_body = $4::jsonb WHERE user_id = $1 AND key = $2", [
-      userId,
-      key,
-      statusCode,
-      JSON.stringify(body),
-    ]);
-    if (updated === 0) throw new Error(`no claim of Idempotency-Key ${key} to answer`);
-  }
 }
 
 export class PgOrderStore implements OrderStore {
@@ -235,6 +209,43 @@ export class PgOrderStore implements OrderStore {
       if (taken) return { kind: "claimed", orderId: taken.order_id, resumed: true };
       return { kind: "in-progress", requestHash: stored.request_hash! };
     }
+  }
+
+  async placeOrder(order: NewOrder, event: DomainEvent, answer: StoredAnswer): Promise<Order> {
+    const outboxRow = outboxRowOf(outboxMessageOf(event, this.topicPrefix));
+    const { rows } = await this.pool.query<{ placed: number }>(PLACE_ORDER, [
+      order.orderId,
+      order.userId,
+      order.status,
+      order.subtotal,
+      order.discountAmount,
+      order.totalAmount,
+      order.userCouponId,
+      order.paymentId,
+      order.failureCode,
+      order.deadlineAt.toISOString(),
+      order.completionEventId,
+      order.createdAt.toISOString(),
+      order.items.map((i) => i.productId),
+      order.items.map((i) => i.name),
+      order.items.map((i) => i.quantity),
+      order.items.map((i) => i.unitPrice),
+      order.timeline.map((t) => t.step),
+      order.timeline.map((t) => t.status),
+      order.timeline.map((t) => t.at.toISOString()),
+      answer.statusCode,
+      JSON.stringify(answer.body),
+      answer.idempotencyKey,
+      outboxRow.eventId,
+      outboxRow.topic,
+      outboxRow.key,
+      outboxRow.payload,
+      outboxRow.headers,
+      notifyChannel(this.schema),
+    ]);
+    if (rows[0]?.placed !== 1) throw new Error(`no claim of Idempotency-Key ${answer.idempotencyKey} to place order ${order.orderId} under`);
+    // What was written, as it now stands: a new order has not been updated since it was created.
+    return { ...order, updatedAt: order.createdAt };
   }
 
   async releaseIdempotencyKey(userId: string, key: string): Promise<void> {

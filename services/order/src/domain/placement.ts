@@ -154,12 +154,9 @@ export class Placement {
       timeline,
     };
     const kind: PlacementKind = refused ? "FINAL" : "ACCEPTED";
-    return this.store.transaction(async (tx) => {
-      const saved = await tx.insertOrder(order);
-      // A refused coupon holds no reservation for this order: there is nothing for the coupon service to release.
-      await tx.publish([refused ? orderFailed(saved, null, randomUUID(), new Date()) : orderPlaced(saved, randomUUID())]);
-      await tx.saveIdempotentResponse(command.userId, command.idempotencyKey, STORED_KIND[kind], toSnapshot(saved));
-      return { kind, order: saved, replayed: false };
-    });
+    // A refused coupon holds no reservation for this order: there is nothing for the coupon service to release.
+    const event = refused ? orderFailed(order, null, randomUUID(), placedAt) : orderPlaced({ ...order, updatedAt: placedAt }, randomUUID());
+    const answer = { idempotencyKey: command.idempotencyKey, statusCode: STORED_KIND[kind], body: toSnapshot({ ...order, updatedAt: placedAt }) };
+    return this.store.placeOrder(order, event, answer).then((saved) => ({ kind, order: saved, replayed: false }));
   }
 }

@@ -19,16 +19,26 @@ export type NewOrder = Omit<Order, "updatedAt">;
 
 /** Everything a use case may do inside one database transaction. */
 export interface OrderTransaction {
-  insertOrder(order: NewOrder): Promise<Order>;
   /** PENDING orders past their deadline that no other transaction holds (those are skipped, not waited for). */
   lockOverduePendingOrders(now: Date, limit: number): Promise<Order[]>;
   /** Writes saga decisions (timeline steps, status changes) as the saga's consumer does; wakes whoever waits for a changed order (on commit). */
   saveSagaEffects(effects: OrderSagaEffect[], state: OrderSagaState): Promise<void>;
   publish(events: DomainEvent[]): Promise<void>;
-  saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
+}
+
+/** What a placement answered, stored under its Idempotency-Key for replays. */
+export interface StoredAnswer {
+  idempotencyKey: string;
+  statusCode: number;
+  body: unknown;
 }
 
 export interface OrderStore {
+  /**
+   * Places the order atomically: the order, its event in the outbox, and the answer stored under
+   * the user's Idempotency-Key claim (which must be held). Returns the order as written.
+   */
+  placeOrder(order: NewOrder, event: DomainEvent, answer: StoredAnswer): Promise<Order>;
   findOrder(orderId: string): Promise<Order | null>;
   listOrders(userId: string, limit: number, cursor?: string): Promise<Page<Order>>;
   /**
