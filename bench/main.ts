@@ -57,5 +57,5 @@ if (wanted("orders")) {
 }
 
 console.log(`\n${report(baseline, results)}\n`);
-if (orderReport) console.log(`${orderReport}\n(placement/s: accepted orders per second of load; completed/s: completions on order.completed.v1 per second from the first placement to the last completion; p50/p99: placement → completion seen on the topic)\n`);
+if (orderReport) console.log(`${orderReport}\n(placement/s: accepted orders per second of load; answer p50/p99: POST /orders request → 202 (or refusal), ms; completed/s: completions on order.completed.v1 per second from the first placement to the last completion; p50/p99: placement → completion seen on the topic)\n`);
 console.log(`(${seconds} s per scenario, ${connections} connections, autocannon in the same process as the orchestrator; everything on this machine)`);

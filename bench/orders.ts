@@ -92,6 +92,9 @@ export interface OrderRunResult {
   placementPerSecond: number;
   completed: number;
   completedPerSecond: number;
+  /** Request → answer of POST /orders (202 or a refusal). */
+  placementP50Ms: number;
+  placementP99Ms: number;
   completionP50Ms: number;
   completionP99Ms: number;
   /** Orders that did not complete, by how they ended (FAILED:<code>, PENDING, or the placement's HTTP status). */
@@ -103,6 +106,7 @@ async function settle(gatewayUrl: string, setup: Setup, scenario: string, placem
   const accepted = placements.filter((p) => p.orderId);
   const deadline = performance.now() + 40_000;
   while (performance.now() < deadline && accepted.some((p) => !completedAt.has(p.orderId!))) await sleep(250);
+  const answerTimes = placements.map((p) => p.answeredAt - p.placedAt).sort((a, b) => a - b);
   const latencies = accepted.filter((p) => completedAt.has(p.orderId!)).map((p) => completedAt.get(p.orderId!)! - p.placedAt).sort((a, b) => a - b);
   const firstPlaced = Math.min(...placements.map((p) => p.placedAt));
   const lastCompleted = Math.max(...accepted.map((p) => completedAt.get(p.orderId!) ?? 0));
@@ -119,6 +123,8 @@ async function settle(gatewayUrl: string, setup: Setup, scenario: string, placem
     placementPerSecond: Math.round(accepted.length / loadSeconds),
     completed: latencies.length,
     completedPerSecond: latencies.length ? Math.round((latencies.length / (lastCompleted - firstPlaced)) * 1000) : 0,
+    placementP50Ms: Math.round(percentile(answerTimes, 50)),
+    placementP99Ms: Math.round(percentile(answerTimes, 99)),
     completionP50Ms: Math.round(percentile(latencies, 50)),
     completionP99Ms: Math.round(percentile(latencies, 99)),
     notCompleted,
@@ -163,9 +169,18 @@ async function atRate(gatewayUrl: string, setup: Setup, seconds: number, rate: n
 
 export function formatOrderResults(results: OrderRunResult[]): string {
   const lines = results.map((r) =>
-    [r.scenario.padEnd(44), String(r.placementPerSecond).padStart(11), String(r.completedPerSecond).padStart(13), String(r.completionP50Ms).padStart(7), String(r.completionP99Ms).padStart(7), `${r.placed}/${r.placed + r.refused}`.padStart(13), JSON.stringify(r.notCompleted)].join("  "),
+    [
+      r.scenario.padEnd(44),
+      String(r.placementPerSecond).padStart(11),
+      `${r.placementP50Ms}/${r.placementP99Ms}`.padStart(12),
+      String(r.completedPerSecond).padStart(11),
+      String(r.completionP50Ms).padStart(6),
+      String(r.completionP99Ms).padStart(6),
+      `${r.placed}/${r.placed + r.refused}`.padStart(12),
+      JSON.stringify(r.notCompleted),
+    ].join("  "),
   );
-  return [["scenario".padEnd(44), "placement/s", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "), ...lines].join("\n");
+  return [["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "), ...lines].join("\n");
 }
 
 export async function run(gatewayUrl: string, options: { seconds: number }): Promise<{ orders: OrderRunResult[] }> {
