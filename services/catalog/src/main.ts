@@ -52,10 +52,11 @@ export async function start(
       rankingTtlMs: config.TOP_SELLERS_CACHE_TTL_MS,
       logger,
     });
-    const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger), ranking, now);
+    const productCache = new RedisProductCache(redis, keyPrefix, config.PRODUCT_CACHE_TTL_MS, logger);
+    const catalog = new CatalogService(store, productCache, ranking, now);
     const saga = new ParticipantRunner({
       participant: stockParticipant,
-      repository: new PgStockRepository(ranking),
+      repository: new PgStockRepository(ranking, productCache),
       pool,
       outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
     });

@@ -25,9 +25,10 @@ const redis = new Redis("redis://127.0.0.1:6379/11");
 const store = new PgCatalogStore(pool);
 const keyPrefix = uniqueTopicPrefix("measure");
 const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), { keyPrefix, dayTtlMs: 60_000, rankingTtlMs: 1000, logger: silentLogger });
-const catalog = new CatalogService(store, new RedisProductCache(redis, keyPrefix, 500, silentLogger), ranking);
+const productCache = new RedisProductCache(redis, keyPrefix, 500, silentLogger);
+const catalog = new CatalogService(store, productCache, ranking);
 
-const repository = new PgStockRepository(ranking);
+const repository = new PgStockRepository(ranking, productCache);
 /** The same repository, but every batch first takes one lock shared by all orders. */
 const globallyLocked: ParticipantRepository<StockState, StockEffect> = {
   load: async (tx, events) => {

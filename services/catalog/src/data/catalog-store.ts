@@ -7,7 +7,7 @@ import { addDailySales } from "./daily-sales.ts";
 export type SqlPool = ReturnType<typeof createSqlPool>;
 
 /** A products row as pg returns it: BIGINT comes back as a string. */
-interface ProductRow {
+export interface ProductRow {
   id: string;
   name: string;
   price: string;
@@ -17,7 +17,7 @@ interface ProductRow {
 
 const PRODUCT_COLUMNS = "id, name, price, stock, version";
 
-const toProduct = (row: ProductRow): Product => ({ id: row.id, name: row.name, price: Number(row.price), stock: row.stock, version: row.version });
+export const toProduct = (row: ProductRow): Product => ({ id: row.id, name: row.name, price: Number(row.price), stock: row.stock, version: row.version });
 
 /** What a rebuild of one day's ranking reads: the sales and the snapshot they were read in. */
 export interface DaySalesSnapshot {

@@ -1,7 +1,8 @@
 import type { SqlTransaction } from "@shop/outbox";
 import type { AfterCommit, ParticipantRepository, SagaEvent } from "@shop/saga";
 import type { OrderLine, ReservationStatus, StockReservation } from "../domain/model.ts";
-import type { SalesRanking } from "../domain/ports.ts";
+import type { ProductCache, SalesRanking } from "../domain/ports.ts";
+import { toProduct, type ProductRow } from "./catalog-store.ts";
 import type { StockEffect, StockState } from "../domain/saga-participant.ts";
 import { addDailySales, type DaySale } from "./daily-sales.ts";
 
@@ -45,7 +46,8 @@ const LOCK_STOCK = `SELECT id, stock FROM products WHERE id = ANY($1::text[]) OR
 const SAVE_STOCK = `
 UPDATE products p SET stock = s.stock, version = p.version + 1, updated_at = now()
 FROM unnest($1::text[], $2::int[]) AS s(id, stock)
-WHERE p.id = s.id`;
+WHERE p.id = s.id
+RETURNING p.id, p.name, p.price, p.stock, p.version`;
 
 /** Creates the batch's new reservations and moves the status of existing ones, each order once. */
 const SAVE_RESERVATIONS = `
@@ -63,7 +65,10 @@ const productsNamedBy = (events: SagaEvent[]) => events.flatMap((e) => ("items" 
 
 /** Where the catalog's saga state lives: plain `pg` in the runner's transaction, set-based writes. */
 export class PgStockRepository implements ParticipantRepository<StockState, StockEffect> {
-  constructor(private readonly ranking: SalesRanking) {}
+  constructor(
+    private readonly ranking: SalesRanking,
+    private readonly productCache: ProductCache,
+  ) {}
 
   async load(tx: SqlTransaction, events: SagaEvent[]): Promise<StockState> {
     const reservations = (await tx.query<ReservationRow>(LOAD_RESERVATIONS, [[...new Set(events.map((e) => e.orderId))]])).map(toReservation);
@@ -93,9 +98,13 @@ export class PgStockRepository implements ParticipantRepository<StockState, Stoc
     }
 
     // The final state already holds every effect of the batch: write each product and order once.
+    const afterCommit: AfterCommit[] = [];
     if (movedProducts.size) {
       const ids = [...movedProducts];
-      await tx.execute(SAVE_STOCK, [ids, ids.map((id) => state.stock.get(id)!)]);
+      const saved = await tx.query<ProductRow>(SAVE_STOCK, [ids, ids.map((id) => state.stock.get(id)!)]);
+      // Product reads see the new stock at once rather than after the cache entry expires (the
+      // version guards against a reader that loaded the old row overwriting it).
+      afterCommit.push(() => Promise.all(saved.map((row) => this.productCache.offer(toProduct(row)))).then(() => undefined));
     }
     if (orders.size) {
       const records = [...orders].map((id) => state.reservations.get(id)!);
@@ -104,7 +113,8 @@ export class PgStockRepository implements ParticipantRepository<StockState, Stoc
     if (newItems.length) {
       await tx.execute(SAVE_ITEMS, [newItems.map((i) => i.orderId), newItems.map((i) => i.line.productId), newItems.map((i) => i.line.quantity)]);
     }
-    if (sales.length) return this.countSales(tx, sales);
+    if (sales.length) afterCommit.push(await this.countSales(tx, sales));
+    if (afterCommit.length) return async () => void (await Promise.all(afterCommit.map((run) => run())));
   }
 
   /** Adds the batch's sales (which may span several Seoul days) and tells the ranking cache once they are committed. */
