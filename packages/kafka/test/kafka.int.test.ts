@@ -11,6 +11,8 @@ const codec = EventCodec.forUrl(testInfra.registryUrl, prefix);
 const publisher = new EventPublisher(kafka, codec);
 const received: { event: OrderFailed; meta: EventMeta }[] = [];
 let attemptsOnPoison = 0;
+/** Attempts at the "flaky database" record: fails like an unreachable PostgreSQL for its first 8 attempts. */
+let attemptsOnTransient = 0;
 let consumer: EventConsumer;
 let dlqReader: Consumer;
 const deadLetters: { key: string | null; value: Buffer; headers: Record<string, string> }[] = [];
@@ -29,9 +31,12 @@ beforeAll(async () => {
   await ensureTopics(kafka, [topicOf("OrderFailed", prefix), deadLetterTopic("kit", prefix)]);
   await publisher.connect();
   consumer = new EventConsumer({
-    kafka, codec, publisher, logger: silentLogger, service: "kit", topicPrefix: prefix, maxAttempts: 3, initialBackoffMs: 10,
+    kafka, codec, publisher, logger: silentLogger, service: "kit", topicPrefix: prefix, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 100,
     handlers: {
       OrderFailed: async (event, meta) => {
+        if (event.failureCode === "DATABASE_AWAY" && ++attemptsOnTransient <= 8) {
+          throw Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+        }
         if (event.failureCode === "POISON") {
           attemptsOnPoison++;
           throw new Error("cannot handle this one");
@@ -96,4 +101,23 @@ test("a record that is not in the registry's wire format goes to the dead letter
   await publisher.publishRaw([{ topic: topicOf("OrderFailed", prefix), key, value: Buffer.from("{\"not\":\"avro\"}"), headers: {} }]);
   await eventually(() => expect(deadLetters.map((d) => d.key)).toContain(key), 15_000);
   expect(deadLetters.find((d) => d.key === key)!.headers["dlq-attempts"]).toBe("0");
+});
+
+test("a record failing with a transient fault (the database away) is retried past maxAttempts until it succeeds, never dead-lettered, and the partition waits for it", async () => {
+  const orderId = randomUUID();
+  const refund = orderFailed({ orderId, failureCode: "DATABASE_AWAY" });
+  const after = orderFailed({ orderId });
+  await publisher.publish([
+    { eventType: "OrderFailed", topic: topicOf("OrderFailed", prefix), key: orderId, payload: refund },
+    { eventType: "OrderFailed", topic: topicOf("OrderFailed", prefix), key: orderId, payload: after },
+  ]);
+  await eventually(() => expect(consumer.stuckPartitions().map((s) => s.reason)).toContain("socket ECONNREFUSED"), 15_000, 20);
+  await eventually(() => expect(received.map((r) => r.event.eventId)).toContain(refund.eventId), 15_000);
+  expect(attemptsOnTransient).toBe(9);
+  // In order: the record behind it waited instead of overtaking it.
+  const ids = received.map((r) => r.event.eventId);
+  await eventually(() => expect(received.map((r) => r.event.eventId)).toContain(after.eventId), 15_000);
+  expect(received.map((r) => r.event.eventId).indexOf(after.eventId)).toBeGreaterThan(ids.indexOf(refund.eventId));
+  expect(deadLetters.map((d) => d.key)).not.toContain(orderId);
+  expect(consumer.stuckPartitions()).toEqual([]);
 });
