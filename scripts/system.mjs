@@ -17,7 +17,7 @@ export function startSystem(options = {}) {
   // WALLET_PORT, CATALOG_PORT, … move a service; the gateway and the order service follow it.
   const portOf = (s) => options.env?.[`${s.name.toUpperCase()}_PORT`] ?? process.env[`${s.name.toUpperCase()}_PORT`] ?? String(s.port);
   const urls = Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${portOf(s)}`]));
-  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: portOf(s), DATABASE_URL: databaseUrl(s.schema), ...(s.name === "order" ? urls : {}) } }));
+  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: portOf(s), DATABASE_URL: databaseUrl(s.schema), ...(s.name === "order" || s.name === "coupon" ? urls : {}) } }));
   const gatewayDir = path.join(root, "gateway");
   if (existsSync(path.join(gatewayDir, "src", "main.ts"))) {
     units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(","), ...urls } });

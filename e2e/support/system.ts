@@ -70,6 +70,7 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
     },
   });
   for (const name of ["order"] as const) Object.assign(units.find((u) => u.name === name)!.env, { CATALOG_URL: url("catalog"), COUPON_URL: url("coupon") });
+  Object.assign(units.find((u) => u.name === "coupon")!.env, { ORDER_URL: url("order") });
 
   const launch = (unit: Unit) => {
     const log = createWriteStream(path.join(logDir, `${unit.name}.log`), { flags: "a" });

@@ -21,8 +21,14 @@ export const couponConfigSchema = baseConfigSchema.extend({
   /** An admission still uncommitted after this long belonged to a request that died; it is settled from PostgreSQL. */
   ADMISSION_STALE_MS: millis(30_000),
   ADMISSION_SWEEP_INTERVAL_MS: millis(5_000),
-  /** A reservation whose order never appeared (no OrderPlaced) within this long is released. */
+  /**
+   * A reservation still without its OrderPlaced after this long is released if the order service
+   * confirms the order was never placed (only on an instance that consumes events).
+   */
   COUPON_RESERVATION_TTL_MS: millis(120_000, 86_400_000),
+  /** The order service, asked before a reservation is released (GET /internal/v1/orders/:id). */
+  ORDER_URL: z.url().default("http://127.0.0.1:3004"),
+  ORDER_LOOKUP_TIMEOUT_MS: millis(2_000, 60_000),
   RESERVATION_SWEEP_INTERVAL_MS: millis(10_000),
 });
 

@@ -1,4 +1,4 @@
-import { createCallerAuthenticator } from "@shop/auth";
+import { createCallerAuthenticator, createServiceCredentials } from "@shop/auth";
 import { Registry } from "prom-client";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
@@ -7,6 +7,7 @@ import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
 import { startPeriodic } from "./background.ts";
+import { HttpPlacedOrders } from "./clients/placed-orders.ts";
 import { loadCouponConfig, type CouponConfig } from "./config.ts";
 import { CouponSagaRepository } from "./data/coupon-saga-repository.ts";
 import { SqlCouponStore } from "./data/coupon-store.ts";
@@ -50,7 +51,12 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
       { ...defaultIssueSettings, batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS, batchMaxSize: config.ISSUE_BATCH_MAX_SIZE, staleAdmissionMs: config.ADMISSION_STALE_MS },
       issueMetrics(metrics),
     );
-    const reservations = new ReservationService(store, logger);
+    const placedOrders = new HttpPlacedOrders({
+      baseUrl: config.ORDER_URL,
+      timeoutMs: config.ORDER_LOOKUP_TIMEOUT_MS,
+      credentials: createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "coupon" }),
+    });
+    const reservations = new ReservationService(store, placedOrders, logger);
     const saga = new ParticipantRunner({ participant: couponSaga, repository: new CouponSagaRepository(logger), pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
     const messaging = config.EVENTS_ENABLED
       ? await startMessaging({
@@ -66,7 +72,10 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
       : undefined;
     resources.add("sweepers", [
       startPeriodic("settle-stale-admissions", config.ADMISSION_SWEEP_INTERVAL_MS, () => issuing.settleStaleAdmissions(), logger),
-      startPeriodic("release-orphan-reservations", config.RESERVATION_SWEEP_INTERVAL_MS, () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS), logger),
+      // Only where the saga's events are consumed: an HTTP-only replica cannot tell a lagging consumer from an orphan.
+      ...(config.EVENTS_ENABLED
+        ? [startPeriodic("release-orphan-reservations", config.RESERVATION_SWEEP_INTERVAL_MS, () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS), logger)]
+        : []),
     ], (all) => Promise.all(all.map((s) => s.stop())));
     // Released after the server closes: requests already admitted are still answered and written.
     resources.add("issue committer", issuing, (i) => i.quiesce());

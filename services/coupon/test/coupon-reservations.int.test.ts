@@ -3,7 +3,11 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { topicOf, type EventName, type EventPayloads, type OrderCompleted, type OrderFailed, type OrderPlaced } from "@shop/events";
 import { EventCodec, EventPublisher, createKafka } from "@shop/kafka";
-import { eventually, silentLogger, testInfra, uniqueTopicPrefix } from "@shop/testing";
+import { fileURLToPath } from "node:url";
+import { createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+// The real order service answers "was this order placed?" before a reservation is released.
+import { loadOrderConfig } from "../../order/src/config.ts";
+import { start as startOrderService, type RunningOrder } from "../../order/src/main.ts";
 import { createCampaign, issue, sleep, startCouponFixture, type CouponFixture } from "./support.ts";
 
 const REDIS_DB = 9;
@@ -11,12 +15,20 @@ const RESERVATION_TTL_MS = 2_000;
 const prefix = uniqueTopicPrefix("coupon");
 
 let f: CouponFixture;
+let orderDb: TestSchema;
+let orderService: RunningOrder;
 let publisher: EventPublisher;
 let percentCampaign: { id: string };
 let fixedCampaign: { id: string };
 
 beforeAll(async () => {
+  orderDb = await createTestSchema({ migrationsDir: fileURLToPath(new URL("../../order/prisma/migrations", import.meta.url)), label: "coupon-orders" });
+  orderService = await startOrderService(
+    loadOrderConfig({ DATABASE_URL: orderDb.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", DEADLINE_SWEEPER_ENABLED: "false", LOG_LEVEL: "error" }),
+    silentLogger,
+  );
   f = await startCouponFixture("coupon-saga", REDIS_DB, {
+    ORDER_URL: orderService.url,
     EVENTS_ENABLED: "true",
     TOPIC_PREFIX: prefix,
     COUPON_RESERVATION_TTL_MS: String(RESERVATION_TTL_MS),
@@ -31,7 +43,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await publisher?.disconnect();
   await f?.stop();
+  await orderService?.stop();
+  await orderDb?.drop();
 });
+
+/** An order as the order service stores it once placed (PENDING; its OrderPlaced not yet seen here). */
+const recordPlacedOrder = (orderId: string, userId: string, userCouponId: string) =>
+  orderDb.query(
+    `INSERT INTO orders (order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, deadline_at, completion_event_id)
+     VALUES ($1, $2, 'PENDING', 30000, 3000, 27000, $3, now() + interval '30 seconds', $4)`,
+    [orderId, userId, userCouponId, randomUUID()],
+  );
 
 const newUser = () => `saga-${randomBytes(4).toString("hex")}`;
 const now = () => new Date().toISOString();
@@ -256,6 +278,26 @@ test("a reservation whose order never appears is released after the TTL; a confi
   expect(await reservationOf(keptOrder)).toBe("CONFIRMED");
   // The released coupon serves a new order.
   expect((await reserve(orphan.userCouponId, { userId: orphan.userId, orderId: randomUUID(), orderAmount: 30_000 })).status).toBe(200);
+});
+
+test("a placed order's reservation is not released by time while its OrderPlaced is late (a lagging consumer): its coupon never goes to a second order", async () => {
+  const { userId, userCouponId } = await couponOf(fixedCampaign);
+  const orderId = randomUUID();
+  expect((await reserve(userCouponId, { userId, orderId, orderAmount: 30_000 })).status).toBe(200);
+  await recordPlacedOrder(orderId, userId, userCouponId);
+  // Well past the TTL, with the sweeper running every 200 ms.
+  await sleep(RESERVATION_TTL_MS * 2);
+  expect(await reservationOf(orderId)).toBe("RESERVED");
+  expect(await statusOf(userId, userCouponId)).toBe("RESERVED");
+  expect((await reserve(userCouponId, { userId, orderId: randomUUID(), orderAmount: 30_000 })).status).toBe(409);
+  // The late events still settle it.
+  const place = placed(orderId, userId, userCouponId, 3000);
+  await send("OrderPlaced", place);
+  await handled(place.eventId);
+  const done = completed(orderId, userId, 3000);
+  await send("OrderCompleted", done);
+  await handled(done.eventId);
+  expect(await statusOf(userId, userCouponId)).toBe("USED");
 });
 
 test("an order that appears after its reservation lapsed takes the coupon back if it is still free", async () => {

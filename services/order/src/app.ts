@@ -3,6 +3,7 @@ import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { OrderService } from "./domain/order-service.ts";
+import { internalRoutes } from "./http/internal-routes.ts";
 import { orderErrorStatuses, orderRoutes } from "./http/routes.ts";
 
 export interface OrderAppDeps {
@@ -19,6 +20,7 @@ export function createApp(deps: OrderAppDeps): Express {
     logger: deps.logger,
     auth: deps.auth,
     routes: orderRoutes(deps.orders),
+    internalRoutes: internalRoutes(deps.orders),
     openApi: { title: "Orders", version: "1.0.0" },
     readiness: deps.readiness,
     errorStatuses: orderErrorStatuses,

@@ -93,3 +93,9 @@ export interface CouponStore {
   orphanReservations(reservedBefore: Date, limit: number): Promise<string[]>;
   transaction<T>(work: (tx: ReservationTransaction) => Promise<T>): Promise<T>;
 }
+
+/** The order service's record of placed orders. */
+export interface PlacedOrders {
+  /** Whether an order with this id was placed (in any status); throws when the order service cannot answer. */
+  wasPlaced(orderId: string): Promise<boolean>;
+}

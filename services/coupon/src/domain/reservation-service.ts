@@ -2,7 +2,7 @@ import { NotFoundError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import { CouponNotUsableError } from "./errors.ts";
 import type { Reservation, ReservationReceipt, UserCouponDisplayStatus, UserCouponWithTerms } from "./model.ts";
-import type { CouponStore, ReservationTransaction } from "./ports.ts";
+import type { CouponStore, PlacedOrders, ReservationTransaction } from "./ports.ts";
 import { computeDiscount, displayStatus, isReservedFor, unusableReason } from "./rules.ts";
 
 export interface ReserveCommand {
@@ -31,6 +31,7 @@ export interface UserCouponListItem {
 export class ReservationService {
   constructor(
     private readonly store: CouponStore,
+    private readonly orders: PlacedOrders,
     private readonly logger: Logger,
     private readonly clock: () => Date = () => new Date(),
   ) {}
@@ -79,12 +80,28 @@ export class ReservationService {
 
   /**
    * Releases reservations whose order never showed up (the order service crashed between
-   * reserving and committing its order): no OrderPlaced within `ttlMs`.
+   * reserving and committing its order): still RESERVED (no OrderPlaced seen) after `ttlMs`, and
+   * the order service confirms it has no such order. A placed order's reservation is never
+   * released by time: its own events confirm, use or release it, however late this service's
+   * consumer is, so its coupon cannot go to a second order. If the order service cannot answer,
+   * nothing is released this round.
    */
   async releaseOrphans(ttlMs: number, batchSize = 100): Promise<number> {
     const orderIds = await this.store.orphanReservations(new Date(this.clock().getTime() - ttlMs), batchSize);
     let released = 0;
+    let awaitingEvents = 0;
     for (const orderId of orderIds) {
+      let placed: boolean;
+      try {
+        placed = await this.orders.wasPlaced(orderId);
+      } catch (error) {
+        this.logger.warn({ err: error, orderId }, "cannot tell whether the order of an old reservation was placed; it stays reserved for now");
+        break;
+      }
+      if (placed) {
+        awaitingEvents++;
+        continue;
+      }
       const done = await this.store.transaction(async (tx) => {
         await tx.lockOrder(orderId);
         const reservation = await tx.findReservation(orderId);
@@ -96,7 +113,8 @@ export class ReservationService {
       });
       if (done) released++;
     }
-    if (released) this.logger.warn({ released }, "released coupon reservations whose order never appeared");
+    if (released) this.logger.warn({ released }, "released coupon reservations whose order was never placed");
+    if (awaitingEvents) this.logger.warn({ reservations: awaitingEvents }, "reservations of placed orders still wait for OrderPlaced: is the saga consumer lagging?");
     return released;
   }
 

@@ -41,6 +41,11 @@ export class OrderService {
     return order;
   }
 
+  /** The status of any order (for another service), or null when no such order was placed. */
+  async statusOf(orderId: string): Promise<Order["status"] | null> {
+    return (await this.store.findOrder(orderId))?.status ?? null;
+  }
+
   list(userId: string, limit: number, cursor?: string): Promise<Page<Order>> {
     return this.store.listOrders(userId, limit, cursor);
   }
