@@ -2,6 +2,7 @@ import type { DatabaseLocation } from "@shop/config";
 import { topicOf, type EventName } from "@shop/events";
 import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type BatchEventHandlers, type EventHandlers } from "@shop/kafka";
 import type { Logger } from "@shop/logging";
+import { Gauge, type Registry } from "prom-client";
 import { OutboxRelay } from "./relay.ts";
 
 export interface MessagingOptions {
@@ -16,6 +17,8 @@ export interface MessagingOptions {
   handlers?: EventHandlers;
   batchHandlers?: BatchEventHandlers;
   logger: Logger;
+  /** Where the consumer's gauges go (the service's /metrics). */
+  metrics?: Registry;
   consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number; maxBatchSize?: number; partitionsConsumedConcurrently?: number };
 }
 
@@ -61,6 +64,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     await relay.start();
     if (consumed.length) {
       consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, batchHandlers: options.batchHandlers, ...options.consumerOptions });
+      if (options.metrics) registerStuckPartitionGauges(options.metrics, consumer);
       await consumer.start();
     }
     await admin.connect();
@@ -79,4 +83,25 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     },
     stop,
   };
+}
+
+/** What an operator watches while PostgreSQL, the broker or the registry is away: partitions holding their place and retrying. */
+function registerStuckPartitionGauges(registry: Registry, consumer: EventConsumer): void {
+  new Gauge({
+    name: "saga_consumer_stuck_partitions",
+    help: "Partitions retrying a transient failure (a dependency away); they hold their place until it passes",
+    registers: [registry],
+    collect() {
+      this.set(consumer.stuckPartitions().length);
+    },
+  });
+  new Gauge({
+    name: "saga_consumer_stuck_seconds",
+    help: "How long the longest-stuck partition has been retrying (0 when none is)",
+    registers: [registry],
+    collect() {
+      const since = consumer.stuckPartitions().map((stuck) => stuck.since.getTime());
+      this.set(since.length ? (Date.now() - Math.min(...since)) / 1000 : 0);
+    },
+  });
 }

@@ -50,15 +50,6 @@ export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: 
   await tx.$executeRawUnsafe(`SELECT pg_notify('${notifyChannel(schema)}', '')`);
 }
 
-/**
- * Records that `consumer` handled `eventId`, in the transaction of the effect. Returns false when
- * it was handled before: the caller then skips the effect, and the event counts once.
- */
-export async function claimInboxEvent(tx: SqlExecutor, eventId: string, consumer: string): Promise<boolean> {
-  const inserted = await tx.$executeRawUnsafe(`INSERT INTO inbox_events (event_id, consumer) VALUES ($1::uuid, $2) ON CONFLICT DO NOTHING`, eventId, consumer);
-  return inserted === 1;
-}
-
 /** One event as one consumer sees it: the inbox key. */
 export interface InboxClaim {
   eventId: string;
@@ -68,8 +59,9 @@ export interface InboxClaim {
 export const inboxKey = (claim: InboxClaim) => `${claim.consumer}/${claim.eventId}`;
 
 /**
- * The multi-row claimInboxEvent, and the batch's order locks, in one statement: records that each
- * consumer handled its event and returns the claims that were new (by inboxKey). `lockKeys` are
+ * Records, in the transaction of the effect, that each consumer handled its event, and takes the
+ * batch's order locks, in one statement; returns the claims that were new (by inboxKey). A claim
+ * that is not new was handled before: the caller skips its effect, and the event counts once. `lockKeys` are
  * taken as transaction-scoped advisory locks in sorted order (every caller sorts, so two
  * transactions locking overlapping keys wait for each other instead of deadlocking); they are
  * taken only when some claim is new, since otherwise there is nothing to do under them.

@@ -5,7 +5,7 @@ import pg from "pg";
 import { topicOf, type OrderPlaced } from "@shop/events";
 import { EventCodec, EventConsumer, EventPublisher, createKafka } from "@shop/kafka";
 import { EventProbe, createTestSchema, eventually, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
-import { OutboxRelay, appendToOutbox, claimInboxEvent, outboxTablesDdl, type SqlExecutor } from "../src/index.ts";
+import { OutboxRelay, appendToOutbox, claimInboxEvents, outboxTablesDdl, type SqlExecutor } from "../src/index.ts";
 
 const prefix = uniqueTopicPrefix("outbox");
 const fixture = fileURLToPath(new URL("./fixtures/relay-that-dies.ts", import.meta.url));
@@ -91,7 +91,7 @@ beforeAll(async () => {
     handlers: {
       OrderPlaced: (event) =>
         inTransaction(async (tx, client) => {
-          if (!(await claimInboxEvent(tx, event.eventId, "seen-counter"))) return;
+          if ((await claimInboxEvents(tx, [{ eventId: event.eventId, consumer: "seen-counter" }])).size === 0) return;
           await client.query("INSERT INTO seen (order_id) VALUES ($1) ON CONFLICT (order_id) DO UPDATE SET times = seen.times + 1", [event.orderId]);
         }),
     },

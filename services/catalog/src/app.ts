@@ -1,4 +1,5 @@
 import type { Express } from "express";
+import type { Registry } from "prom-client";
 import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
@@ -13,6 +14,8 @@ export interface CatalogAppDeps {
   catalog: CatalogService;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
+  /** Where the service's own metrics are registered (the saga consumer's gauges); /metrics serves it. */
+  metrics?: Registry;
 }
 
 export function createApp(deps: CatalogAppDeps): Express {
@@ -24,6 +27,7 @@ export function createApp(deps: CatalogAppDeps): Express {
     internalRoutes: internalRoutes(deps.catalog),
     openApi: { title: "Catalog", version: "1.0.0" },
     readiness: deps.readiness,
+    metrics: deps.metrics,
     errorStatuses: catalogErrorStatuses,
   });
 }

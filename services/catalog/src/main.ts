@@ -2,6 +2,7 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
+import { Registry } from "prom-client";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
@@ -69,6 +70,7 @@ export async function start(
     if (await whenReady(redis, 2_000)) await ranking.forget(topSellersWindow(now()).days);
     else logger.warn("redis not reachable at start; the catalog serves from PostgreSQL until it is");
 
+    const metrics = new Registry();
     const messaging = config.EVENTS_ENABLED
       ? await startMessaging({
           service: "catalog",
@@ -79,12 +81,14 @@ export async function start(
           publishes: ["StockReserved", "StockReservationFailed"],
           batchHandlers: saga.batchHandlers(),
           logger,
+          metrics,
         }).then((m) => resources.add("messaging", m, (x) => x.stop()))
       : undefined;
     const app = createApp({
       auth: createCallerAuthenticator(config),
       catalog,
       logger,
+      metrics,
       readiness: {
         postgres: () => pool.query("SELECT 1"),
         redis: () => redis.ping(),

@@ -68,6 +68,7 @@ export async function start(config: CouponConfig = loadCouponConfig(), logger: L
           publishes: [],
           batchHandlers: saga.batchHandlers(),
           logger,
+          metrics,
         }).then((m) => resources.add("messaging", m, (x) => x.stop()))
       : undefined;
     resources.add("sweepers", [

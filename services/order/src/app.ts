@@ -1,4 +1,5 @@
 import type { Express } from "express";
+import type { Registry } from "prom-client";
 import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
@@ -12,6 +13,8 @@ export interface OrderAppDeps {
   orders: OrderService;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
+  /** Where the service's own metrics are registered (the saga consumer's gauges); /metrics serves it. */
+  metrics?: Registry;
 }
 
 export function createApp(deps: OrderAppDeps): Express {
@@ -23,6 +26,7 @@ export function createApp(deps: OrderAppDeps): Express {
     internalRoutes: internalRoutes(deps.orders),
     openApi: { title: "Orders", version: "1.0.0" },
     readiness: deps.readiness,
+    metrics: deps.metrics,
     errorStatuses: orderErrorStatuses,
   });
 }

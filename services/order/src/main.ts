@@ -2,6 +2,7 @@ import { createCallerAuthenticator, createServiceCredentials } from "@shop/auth"
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
+import { Registry } from "prom-client";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
@@ -65,6 +66,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
       // The order rows exist (this service wrote them): the load locks them, no advisory lock is needed.
       orderLocks: "taken-by-load",
     });
+    const metrics = new Registry();
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -77,6 +79,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
             publishes: ["OrderPlaced", "OrderFailed", "OrderCompleted"],
             batchHandlers: saga.batchHandlers(),
             logger,
+            metrics,
           }),
           (m) => m.stop(),
         )
@@ -90,6 +93,7 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
       auth: createCallerAuthenticator(config),
       orders,
       logger,
+      metrics,
       readiness: {
         postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),

@@ -1,4 +1,5 @@
 import type { Express } from "express";
+import type { Registry } from "prom-client";
 import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
@@ -11,6 +12,8 @@ export interface PaymentAppDeps {
   payments: PaymentService;
   logger: Logger;
   readiness?: Record<string, ReadinessCheck>;
+  /** Where the service's own metrics are registered (the saga consumer's gauges); /metrics serves it. */
+  metrics?: Registry;
 }
 
 export function createApp(deps: PaymentAppDeps): Express {
@@ -21,5 +24,6 @@ export function createApp(deps: PaymentAppDeps): Express {
     routes: paymentRoutes(deps.payments),
     openApi: { title: "Payments", version: "1.0.0" },
     readiness: deps.readiness,
+    metrics: deps.metrics,
   });
 }

@@ -2,6 +2,7 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { listen, Resources } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
+import { Registry } from "prom-client";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
@@ -34,6 +35,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
       pool,
       outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
     });
+    const metrics = new Registry();
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -46,6 +48,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
             publishes: ["PaymentCompleted", "PaymentFailed"],
             batchHandlers: saga.batchHandlers(),
             logger,
+            metrics,
           }),
           (m) => m.stop(),
         )
@@ -54,6 +57,7 @@ export async function start(config: PaymentConfig = loadPaymentConfig(), logger:
       auth: createCallerAuthenticator(config),
       payments,
       logger,
+      metrics,
       readiness: {
         postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),

@@ -2,6 +2,7 @@ import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
 import { Resources, listen } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
+import { Registry } from "prom-client";
 import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
 import { createApp } from "./app.ts";
@@ -29,6 +30,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
     const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet", logger }), (p) => p.end());
     const wallet = new WalletService(new PgWalletStore(pool));
     const saga = new ParticipantRunner({ participant: walletParticipant, repository: walletSagaRepository, pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
+    const metrics = new Registry();
     const messaging = config.EVENTS_ENABLED
       ? resources.add(
           "messaging",
@@ -41,6 +43,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
             publishes: ["BalanceDebited", "BalanceDebitFailed"],
             batchHandlers: saga.batchHandlers(),
             logger,
+            metrics,
           }),
           (m) => m.stop(),
         )
@@ -49,6 +52,7 @@ export async function start(config: WalletConfig = loadWalletConfig(), logger: L
       auth: createCallerAuthenticator(config),
       wallet,
       logger,
+      metrics,
       readiness: {
         postgres: () => pool.query("SELECT 1"),
         ...(messaging ? { kafka: () => messaging.ready() } : {}),

@@ -101,3 +101,9 @@ test("concurrent orders of one user never overdraw the balance", async () => {
   expect(probe.of("BalanceDebited", (e) => ids.has(e.orderId))).toHaveLength(10);
   expect(await wallet.wallet.balanceOf(userId)).toBe(0);
 });
+
+test("/metrics shows the saga consumer's stuck partitions (none while PostgreSQL answers)", async () => {
+  const metrics = await (await fetch(`${wallet.url}/metrics`)).text();
+  expect(metrics).toMatch(/^saga_consumer_stuck_partitions 0$/m);
+  expect(metrics).toMatch(/^saga_consumer_stuck_seconds 0$/m);
+});
