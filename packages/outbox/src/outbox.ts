@@ -46,8 +46,12 @@ export async function appendToOutbox(tx: SqlExecutor, schema: string, messages: 
     const p = i * 5;
     return `($${p + 1}::uuid, $${p + 2}, $${p + 3}, $${p + 4}::jsonb, $${p + 5}::jsonb)`;
   });
-  await tx.$executeRawUnsafe(`INSERT INTO outbox_events (event_id, topic, key, payload, headers) VALUES ${rows.join(", ")}`, ...values);
-  await tx.$executeRawUnsafe(`SELECT pg_notify('${notifyChannel(schema)}', '')`);
+  // One round trip: the rows and the wake-up (which PostgreSQL delivers at commit).
+  await tx.$queryRawUnsafe(
+    `WITH appended AS (INSERT INTO outbox_events (event_id, topic, key, payload, headers) VALUES ${rows.join(", ")} RETURNING 1)
+     SELECT pg_notify('${notifyChannel(schema)}', '') FROM (SELECT 1 FROM appended LIMIT 1) AS woken`,
+    ...values,
+  );
 }
 
 /** One event as one consumer sees it: the inbox key. */
