@@ -31,6 +31,25 @@ export default tseslint.config(
     },
   },
   {
+    // The domain is rules and use cases: no framework, driver or transport, and no reaching into the service's edges.
+    files: ["services/*/src/domain/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: ["express", "pg", "kafkajs", "ioredis", "redlock", "opossum", "prom-client", "@shop/outbox", "@shop/kafka", "@shop/http-kit", "node:http", "node:net"].map((name) => ({
+            name,
+            message: "src/domain holds rules and use cases only; effects go behind a port (domain/ports.ts) implemented in src/data or src/clients",
+          })),
+          patterns: [
+            { group: ["@prisma/*", "**/generated/**"], message: "src/domain does not know Prisma; repositories in src/data return plain objects" },
+            { group: ["../data/*", "../http/*", "../events/*", "../clients/*", "../jobs/*"], message: "src/domain is called by the edges, never the other way round" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
     languageOptions: { globals: { process: "readonly", console: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly", URL: "readonly", AbortSignal: "readonly", TextEncoder: "readonly" } },
   },

@@ -1,7 +1,8 @@
 /**
  * Expected outcomes that a caller can act on carry a stable machine-readable `code`.
- * Domain code throws these; the HTTP error middleware maps codes to statuses, and the Kafka
- * consumer treats them as final (no retry).
+ * Domain code throws these; the HTTP error middleware maps codes to statuses. To the Kafka
+ * consumer one is a permanent failure: retried a few times, then dead-lettered, never waited out
+ * like a transient fault (see transientFault).
  */
 export class DomainError extends Error {
   constructor(

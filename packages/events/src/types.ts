@@ -1,4 +1,4 @@
-// TypeScript shapes of the Avro records in schemas.ts; types.test.ts checks that samples of
+// TypeScript shapes of the Avro records in schemas.ts; schemas.test.ts checks that samples of
 // these types are valid for the schemas, so the two cannot drift apart silently.
 
 export interface EventEnvelope {
