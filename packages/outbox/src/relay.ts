@@ -119,7 +119,11 @@ export class OutboxRelay {
         `SELECT id::text, topic, key, payload, headers FROM ${this.table} ORDER BY id LIMIT $1`,
         [this.batchSize],
       );
-      if (rows.length === 0) return;
+      // A commit notified while this read ran is not in its snapshot: read again rather than wait for the poll.
+      if (rows.length === 0) {
+        if (this.drainAgain) continue;
+        return;
+      }
       await this.options.publish(rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName })));
       await this.listener!.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       if (rows.length === this.batchSize) this.drainAgain = true;
