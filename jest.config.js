@@ -20,6 +20,7 @@ export default {
     project("gateway", "gateway"),
     project("data-platform-sink", "tools/data-platform-sink"),
     project("dlq", "tools/dlq"),
+    project("audit", "tools/audit"),
     project("e2e", "e2e"),
   ],
 };
