@@ -116,7 +116,8 @@ export class OutboxRelay {
     do {
       this.drainAgain = false;
       const { rows } = await this.listener!.query<{ id: string; topic: string; key: string; payload: Record<string, unknown>; headers: Record<string, string> }>(
-        `SELECT id::text, topic, key, payload, headers FROM ${this.table} ORDER BY id LIMIT $1`,
+        // `o.id`, not `id`: a bare name in ORDER BY means the output column, here the text, which sorts "10" before "9".
+        `SELECT o.id::text AS id, o.topic, o.key, o.payload, o.headers FROM ${this.table} AS o ORDER BY o.id LIMIT $1`,
         [this.batchSize],
       );
       // A commit notified while this read ran is not in its snapshot: read again rather than wait for the poll.

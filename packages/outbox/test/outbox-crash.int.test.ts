@@ -172,6 +172,25 @@ test("a rolled-back transaction publishes nothing; events of one key keep their 
   }
 });
 
+test("a batch whose ids cross a power of ten (99 → 100) is published in id order", async () => {
+  // The next ids straddle the next power of ten: e.g. 98, 99, 100, 101, 102.
+  const [sequenceState] = await db.query<{ next: string }>("SELECT last_value + 1 AS next FROM outbox_events_id_seq");
+  await db.query("SELECT setval('outbox_events_id_seq', $1, false)", [10 ** sequenceState!.next.length - 2]);
+  const key = randomUUID();
+  const sequence = Array.from({ length: 5 }, () => placed(key));
+  // Committed before the relay starts: one batch.
+  for (const event of sequence) {
+    await inTransaction((tx) => appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key, payload: event }]));
+  }
+  const relay = await startRelay();
+  try {
+    await probe.waitFor("OrderPlaced", (e) => e.orderId === key, 5);
+    expect(probe.of("OrderPlaced", (e) => e.orderId === key).map((e) => e.eventId)).toEqual(sequence.map((e) => e.eventId));
+  } finally {
+    await relay.stop();
+  }
+});
+
 test("only one relay per schema publishes at a time", async () => {
   const [first, second] = await Promise.all([startRelay(), startRelay()]);
   try {
