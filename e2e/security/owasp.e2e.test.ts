@@ -411,6 +411,36 @@ describe("API5:2023 Broken Function Level Authorization", () => {
     expect(outcomes).toEqual(refused.map(([name]) => ({ name, ok: "refused" })));
   });
 
+  test("internal order lookup: only the coupon service's credential reads it, and it tells nothing but the status", async () => {
+    const path = `/internal/v1/orders/${ids.orderId}`;
+    const refused: Array<[string, string | undefined, number[]]> = [
+      ["no credential", undefined, [401]],
+      ["the victim's user token", await bearer(ids.victimId), [401, 403]],
+      ["an admin's user token", await bearer("sec-ops", ["admin"]), [401, 403]],
+      ["the order service's own credential", `Bearer ${await signServiceToken("order")}`, [403]],
+      ["the wallet's service credential", `Bearer ${await signServiceToken("wallet")}`, [403]],
+      ["a coupon credential signed with the user-token secret", `Bearer ${await signServiceToken("coupon", { secret: testJwt.secret })}`, [401]],
+    ];
+    const outcomes = [];
+    for (const [name, authorization, statuses] of refused) {
+      const answer = await direct("order", { method: "GET", path, authorization });
+      outcomes.push({ name, ok: statuses.includes(answer.status) && problemSummary(answer).issues.length === 0 ? "refused" : `${answer.status} ${preview(answer.text, 120)}` });
+    }
+    expect(outcomes).toEqual(refused.map(([name]) => ({ name, ok: "refused" })));
+    // Through the gateway the internal path does not exist at all.
+    expect((await viaGateway({ method: "GET", path, authorization: `Bearer ${await signServiceToken("coupon")}` })).status).toBe(404);
+
+    const coupon = `Bearer ${await signServiceToken("coupon")}`;
+    const found = await direct("order", { method: "GET", path, authorization: coupon });
+    expect(found.status).toBe(200);
+    expect(Object.keys(JSON.parse(found.text) as object).sort()).toEqual(["orderId", "status"]);
+    // Any id a reservation may carry is answered 404 when it is no order, never 400 or 500.
+    for (const unknown of ["sec-no-such-order", "a.b:c-1", "x".repeat(128)]) {
+      expectRefusal(await direct("order", { method: "GET", path: `/internal/v1/orders/${unknown}`, authorization: coupon }), 404, "NOT_FOUND");
+    }
+    expect((await direct("order", { method: "GET", path: "/internal/v1/orders/%2e%2e%2fadmin", authorization: coupon })).status).toBe(400);
+  });
+
   test("the order service's credential is accepted (a quote; a reservation of a coupon that does not exist is 404)", async () => {
     const authorization = `Bearer ${await signServiceToken("order")}`;
     const quote = await direct("catalog", { method: "POST", path: "/internal/v1/products/quote", authorization, body: { productIds: [ids.productId] } });

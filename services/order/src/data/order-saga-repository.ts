@@ -5,7 +5,7 @@ import { sagaStateOf, type OrderSagaEffect, type OrderSagaState, type SagaOrder 
 import { orderChangeChannel } from "./order-change-feed.ts";
 
 /** An order row with its items as the saga reads it; BIGINT columns arrive as strings. */
-interface SagaOrderRow {
+export interface SagaOrderRow {
   order_id: string;
   user_id: string;
   status: SagaOrder["status"];
@@ -19,7 +19,7 @@ interface SagaOrderRow {
   items: { productId: string; name: string; quantity: number; unitPrice: number | string }[];
 }
 
-const toSagaOrder = (row: SagaOrderRow): SagaOrder => ({
+export const toSagaOrder = (row: SagaOrderRow): SagaOrder => ({
   orderId: row.order_id,
   userId: row.user_id,
   status: row.status,

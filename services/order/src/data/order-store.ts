@@ -1,9 +1,9 @@
 import type { Pool } from "pg";
 import { appendEvents, inTransaction, notifyChannel, outboxMessageOf, outboxRowOf, type SqlTransaction } from "@shop/outbox";
-import type { FailureCode, Order, Page, StepStatus, TimelineStep } from "../domain/model.ts";
+import type { Order, Page, StepStatus, TimelineStep } from "../domain/model.ts";
 import type { DomainEvent, IdempotencyClaim, NewOrder, OrderStore, OrderTransaction, StoredAnswer } from "../domain/ports.ts";
 import type { OrderSagaEffect, OrderSagaState } from "../domain/saga-participant.ts";
-import { saveOrderSagaEffects } from "./order-saga-repository.ts";
+import { saveOrderSagaEffects, toSagaOrder, type SagaOrderRow } from "./order-saga-repository.ts";
 
 /**
  * Plain `pg` (Prisma keeps the schema and the migrations). Every read of an order is one
@@ -11,27 +11,16 @@ import { saveOrderSagaEffects } from "./order-saga-repository.ts";
  * along as JSON arrays. Tables are unqualified: the pool's search_path is the service schema.
  */
 
-/** An order row with its details; BIGINT columns arrive as strings, JSON as parsed values. */
-interface OrderRow {
-  order_id: string;
-  user_id: string;
-  status: Order["status"];
-  subtotal: string;
-  discount_amount: string;
-  total_amount: string;
-  user_coupon_id: string | null;
-  payment_id: string | null;
-  failure_code: string | null;
+/** An order row with its details: the saga's columns plus deadline, timestamps and the timeline (JSON). */
+interface OrderRow extends SagaOrderRow {
   deadline_at: Date;
-  completion_event_id: string;
   created_at: Date;
   updated_at: Date;
-  items: { productId: string; name: string; quantity: number; unitPrice: number | string }[];
   /** `at` as JSON text (ISO 8601 with an offset). */
   timeline: { step: string; status: string; at: string }[];
 }
 
-export const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
+const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
 
 const columnsOf = (alias: string) => ORDER_COLUMNS.split(", ").map((column) => `${alias}.${column}`).join(", ");
 
@@ -44,18 +33,8 @@ const withDetails = (alias: string) => `
             FROM order_timeline t WHERE t.order_id = ${alias}.order_id), '[]'::json) AS timeline`;
 
 const toOrder = (row: OrderRow): Order => ({
-  orderId: row.order_id,
-  userId: row.user_id,
-  status: row.status,
-  items: row.items.map((i) => ({ productId: i.productId, name: i.name, quantity: i.quantity, unitPrice: Number(i.unitPrice) })),
-  subtotal: Number(row.subtotal),
-  discountAmount: Number(row.discount_amount),
-  totalAmount: Number(row.total_amount),
-  userCouponId: row.user_coupon_id,
-  paymentId: row.payment_id,
-  failureCode: row.failure_code as FailureCode | null,
+  ...toSagaOrder(row),
   deadlineAt: row.deadline_at,
-  completionEventId: row.completion_event_id,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
   timeline: row.timeline.map((t) => ({ step: t.step as TimelineStep, status: t.status as StepStatus, at: new Date(t.at) })),

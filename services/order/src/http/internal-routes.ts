@@ -2,7 +2,12 @@ import { z } from "zod";
 import { NotFoundError } from "@shop/errors";
 import { defineRoute, type RouteSpec } from "@shop/http-kit";
 import type { OrderService } from "../domain/order-service.ts";
-import { opaqueId } from "./routes.ts";
+
+/**
+ * Any order id the coupon service may hold a reservation for (its reservation route's shape): an
+ * id that is no order of this service answers 404, never 400, so the asking sweeper can settle it.
+ */
+const reservedOrderId = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/, "must be 1-128 characters of A-Z, a-z, 0-9, _ . : or -");
 
 /**
  * Service-to-service endpoints: outside /api/v1 (the gateway does not route them) and outside the
@@ -17,7 +22,7 @@ export function internalRoutes(orders: OrderService): RouteSpec[] {
       tags: ["Internal"],
       // The coupon service asks before it releases a reservation whose OrderPlaced it has not seen.
       callers: ["coupon"],
-      params: z.object({ orderId: opaqueId }),
+      params: z.object({ orderId: reservedOrderId }),
       responses: { 200: { description: "The order's status" } },
       errors: ["NOT_FOUND"],
       handler: async ({ params }) => {

@@ -12,7 +12,7 @@ export const orderErrorStatuses: Record<string, number> = {
 };
 
 /** Ids of other services' resources: opaque, but never anything that could smuggle a path or a query. */
-export const opaqueId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
+const opaqueId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
 
 /** A placement's answer: 202 while the saga runs, 201 once the order is final. */
 const placementStatus: Record<PlacementKind, 201 | 202> = { ACCEPTED: 202, FINAL: 201 };
