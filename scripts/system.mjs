@@ -58,14 +58,21 @@ export function startSystem(options = {}) {
   return {
     gatewayUrl,
     children,
-    /** Resolves when the gateway's /readyz answers 200 (every service reachable). */
+    /**
+     * Resolves when every unit answers its own /readyz (the gateway's readiness does not depend
+     * on the services it routes to, so each service is asked directly).
+     */
     async waitReady(timeoutMs = 90_000) {
       const deadline = Date.now() + timeoutMs;
+      const readyUrls = units.filter((u) => u.name !== "sink").map((u) => ({ name: u.name, url: `http://127.0.0.1:${u.env.PORT}/readyz` }));
+      let waitingFor = readyUrls.map((u) => u.name);
       while (Date.now() < deadline) {
-        if (await fetch(`${gatewayUrl}/readyz`).then((r) => r.ok, () => false)) return;
+        const answers = await Promise.all(readyUrls.map((u) => fetch(u.url).then((r) => r.ok, () => false)));
+        waitingFor = readyUrls.filter((_, i) => !answers[i]).map((u) => u.name);
+        if (waitingFor.length === 0) return;
         await new Promise((r) => setTimeout(r, 300));
       }
-      throw new Error(`the gateway at ${gatewayUrl} was not ready within ${timeoutMs / 1000} s`);
+      throw new Error(`not ready within ${timeoutMs / 1000} s: ${waitingFor.join(", ")}`);
     },
     async stop() {
       stopped = true;

@@ -12,7 +12,7 @@ import { writeProblem, writeRefusal } from "./problem-response.ts";
 import type { UpstreamProxy } from "./proxy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
 import { messageRefusal } from "./request-checks.ts";
-import type { UpstreamName } from "./routing.ts";
+import { matchRoute, methodRefusal, type UpstreamName } from "./routing.ts";
 import { SECURITY_HEADERS, setSecurityHeaders } from "./security-headers.ts";
 
 export interface GatewayAppDeps {
@@ -28,7 +28,11 @@ export interface GatewayAppDeps {
   cors?: CorsOptions;
   /** Largest request body the gateway reads and forwards (default 64 KiB). */
   requestBodyLimitBytes?: number;
-  /** Dependencies besides the upstreams (whose /healthz is always checked) that `/readyz` needs. */
+  /**
+   * The gateway's own dependencies that `/readyz` needs. Upstreams are deliberately not among them:
+   * a service that is down is answered per route (502, then 503 from its breaker), and making every
+   * gateway replica unready for it would take the whole API down with that one service.
+   */
   readiness?: Record<string, ReadinessCheck>;
   metrics?: Registry;
 }
@@ -65,20 +69,20 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     },
   });
 
-  const upstreamChecks: Record<string, ReadinessCheck> = {};
-  for (const [name, upstream] of deps.upstreams) upstreamChecks[name] = () => upstream.checkHealth();
   const ops = createOpsApp({
     logger: deps.logger,
     metrics: registry,
-    readiness: { ...deps.readiness, ...upstreamChecks },
+    readiness: deps.readiness ?? {},
+    upstreamStates: () => Object.fromEntries([...deps.upstreams].map(([name, upstream]) => [name, upstream.circuitOpen ? "circuit-open" : "available"])),
     apiDocument: createDocumentProvider([...deps.upstreams.values()].map((upstream) => ({ name: upstream.name, baseUrl: upstream.baseUrl }))),
   });
+  const cors = createCorsPolicy(deps.cors ?? NO_CORS);
   const handleApi = createApiHandler({
     upstreams: deps.upstreams,
     verifyToken: deps.verifyToken,
     rateLimiter: deps.rateLimiter,
     clientRateLimiter: deps.clientRateLimiter,
-    cors: createCorsPolicy(deps.cors ?? NO_CORS),
+    cors,
     bodyLimitBytes: deps.requestBodyLimitBytes ?? 64 * 1024,
   });
 
@@ -111,6 +115,13 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
       if (refusal) {
         writeRefusal(res, trace.traceId, refusal);
       } else if (path.startsWith("/api/")) {
+        // Which methods a path has is public, so a wrong one is a 405 before any token is looked at.
+        const wrongMethod = methodRefusal(req.method!, path);
+        if (wrongMethod) {
+          context.route = matchRoute(req.method!, path)?.route ?? "unmatched";
+          cors.decorate(req, res);
+          return writeRefusal(res, trace.traceId, wrongMethod);
+        }
         handleApi(req, res, context).catch((error: unknown) => {
           deps.logger.error({ err: error, method: req.method, url: req.url }, "unhandled gateway error");
           writeProblem(res, trace.traceId, 500, "INTERNAL_ERROR", "an unexpected error occurred; it has been logged");

@@ -1,4 +1,5 @@
-import { matchRoute } from "./routing.ts";
+import { addProblemCases } from "@shop/http-kit";
+import { matchRoute, type RouteMatch } from "./routing.ts";
 
 export interface DocumentSource {
   name: string;
@@ -19,10 +20,67 @@ async function fetchDocument(source: DocumentSource, timeoutMs: number): Promise
   return document;
 }
 
+const WRITE_METHODS = new Set(["post", "put", "patch", "delete"]);
+
+const API_DESCRIPTION = `The shop's public API, served through the gateway. Money and quantities are integer KRW and units.
+
+**Tokens.** Operations marked with a lock need \`Authorization: Bearer <JWT>\`. Locally, \`npm run token -- minji\` (from anywhere in the
+repository) prints a 12-hour token for the user \`minji\`, and \`npm run token -- ops admin\` one with the admin role; in Swagger UI,
+paste it into *Authorize* without the word Bearer. A user may only name themself as \`{userId}\`; admins may name anyone.
+
+**Errors** are \`application/problem+json\` (RFC 9457) with a stable \`code\`; each operation lists its statuses and their codes.
+Any path answers a method it does not have with 405 \`METHOD_NOT_ALLOWED\` and an \`Allow\` header; a body that is not JSON is 415.
+Invalid input is always a 4xx and changes nothing.
+
+**Paging.** A list answers \`{items, nextCursor}\`; pass \`nextCursor\` unchanged as \`cursor\` for the next page (any other value is a 400).
+
+**Retries.** \`POST …/orders\` requires, and \`POST …/balance/charges\` accepts, an \`Idempotency-Key\` (1-255 characters, kept 24 hours):
+the same key with the same body returns the first answer again and has no further effect; with another body it is 422.
+
+**Rate limits.** Writes are limited per user, requests without a valid token per client address: 429 with \`Retry-After\`.`;
+
+const TAGS = [
+  { name: "Wallet", description: "Balances, charges and the ledger" },
+  { name: "Catalog", description: "Products with live stock, and the best sellers" },
+  { name: "Catalog admin", description: "Product management (admin role)" },
+  { name: "Coupons", description: "First-come-first-served coupon campaigns and the user's coupons" },
+  { name: "Coupons admin", description: "Campaign management (admin role)" },
+  { name: "Orders", description: "Orders, paid from the wallet by a saga" },
+  { name: "Payments", description: "The payments of a user's orders" },
+];
+
+const SERVERS = [
+  { url: "/", description: "The gateway that serves this document" },
+  { url: "http://127.0.0.1:8080", description: "Local gateway (`npm start`)" },
+  { url: "http://127.0.0.1:4010", description: "Mock answering with this document's examples (`npm run mock`)" },
+];
+
+const BEARER_AUTH = {
+  type: "http",
+  scheme: "bearer",
+  bearerFormat: "JWT",
+  description:
+    "A JWT whose `sub` is the user id; a `roles` array containing `admin` grants the admin operations. Locally: `npm run token -- minji` " +
+    "(or `npm run token -- ops admin`) prints an HS256 token signed with `JWT_SECRET`, issuer `ecommerce-local`, audience `ecommerce-api`. " +
+    "Tokens of an identity provider (RS256/ES256) are accepted when the gateway is given its JWKS URL.",
+};
+
+/** What the gateway itself may answer for an operation, besides what the service documents. */
+function addGatewayProblems(responses: JsonObject, method: string, match: RouteMatch | undefined, upstream: string): void {
+  const secured = match?.access !== "public";
+  if (secured) addProblemCases(responses, 401, [{ code: "UNAUTHORIZED", example: { summary: "No Authorization header", detail: "a Bearer token is required" } }]);
+  // Callers without a valid token are limited per address (on a secured route they were refused with 401 first); users on writes.
+  if (!secured) addProblemCases(responses, 429, [{ code: "RATE_LIMITED", example: { summary: "Too many requests from this address", detail: "too many requests from this client; slow down or sign in" } }]);
+  else if (match?.access === "user" && WRITE_METHODS.has(method)) addProblemCases(responses, 429, [{ code: "RATE_LIMITED", example: { summary: "Too many writes by this user", detail: "too many write requests; slow down" } }]);
+  addProblemCases(responses, 502, [{ code: "BAD_GATEWAY", example: { summary: "The service is unreachable", detail: `the ${upstream} service could not be reached` } }]);
+  addProblemCases(responses, 503, [{ code: "SERVICE_UNAVAILABLE", example: { summary: "The service is failing; requests are paused", detail: `the ${upstream} service is failing; requests are paused` } }]);
+  addProblemCases(responses, 504, [{ code: "GATEWAY_TIMEOUT", example: { summary: "The service did not answer in time", detail: `the ${upstream} service did not answer in time` } }]);
+}
+
 /**
  * One OpenAPI 3.1 document for the public API: each upstream's paths and component schemas, with
  * `bearerAuth` on every operation the gateway does not serve publicly (decided by the same route
- * table that enforces it).
+ * table that enforces it) and the answers the gateway gives itself (401, 429, 502-504).
  */
 export function mergeDocuments(documents: Array<{ name: string; document: JsonObject }>, missing: string[]): ApiDocument {
   const paths: Record<string, JsonObject> = {};
@@ -36,8 +94,10 @@ export function mergeDocuments(documents: Array<{ name: string; document: JsonOb
           merged[key] = value;
           continue;
         }
-        const isPublic = matchRoute(key.toUpperCase(), path)?.access === "public";
-        merged[key] = { ...value, tags: value.tags ?? [name], security: isPublic ? [] : [{ bearerAuth: [] }] };
+        const match = matchRoute(key.toUpperCase(), path);
+        const responses = structuredClone(isObject(value.responses) ? value.responses : {});
+        addGatewayProblems(responses, key, match, name);
+        merged[key] = { ...value, tags: value.tags ?? [name], security: match?.access === "public" ? [] : [{ bearerAuth: [] }], responses };
       }
       paths[path] = merged;
     }
@@ -47,13 +107,11 @@ export function mergeDocuments(documents: Array<{ name: string; document: JsonOb
   }
   return {
     openapi: "3.1.0",
-    info: {
-      title: "Shop API",
-      version: "1.0.0",
-      description: "Public API of the shop, served through the gateway. Send `Authorization: Bearer <JWT>` on every operation marked with a lock.",
-    },
+    info: { title: "Shop API", version: "1.0.0", description: API_DESCRIPTION },
+    servers: SERVERS,
+    tags: TAGS,
     paths,
-    components: { schemas, securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    components: { schemas, securitySchemes: { bearerAuth: BEARER_AUTH } },
     "x-missing-services": missing,
   };
 }

@@ -10,6 +10,8 @@ import { docsContentSecurityPolicy } from "./security-headers.ts";
 export interface OpsAppDeps {
   logger: Logger;
   readiness: Record<string, ReadinessCheck>;
+  /** Reported by `/readyz` for operators; never part of the verdict (see GatewayAppDeps.readiness). */
+  upstreamStates: () => Record<string, "available" | "circuit-open">;
   metrics: Registry;
   apiDocument: () => Promise<ApiDocument>;
 }
@@ -82,8 +84,9 @@ export function createOpsApp(deps: OpsAppDeps): Express {
 
   app.get("/readyz", async (_req, res) => {
     const failures = await checkReadiness(deps.readiness);
-    if (Object.keys(failures).length === 0) return void res.json({ status: "ready", service: "gateway" });
-    sendProblem(res, problem(503, "NOT_READY", `dependencies not reachable: ${Object.keys(failures).join(", ")}`, { failures }));
+    const upstreams = deps.upstreamStates();
+    if (Object.keys(failures).length === 0) return void res.json({ status: "ready", service: "gateway", upstreams });
+    sendProblem(res, problem(503, "NOT_READY", `dependencies not reachable: ${Object.keys(failures).join(", ")}`, { failures, upstreams }));
   });
   app.get("/metrics", async (_req, res) => {
     res.type(deps.metrics.contentType).send(await deps.metrics.metrics());

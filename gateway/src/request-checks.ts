@@ -45,7 +45,7 @@ export function messageRefusal(req: IncomingMessage): Refusal | undefined {
 
 /**
  * What the headers already say against the body: declared too large, in an encoding the services
- * cannot decode, or not JSON. A compressed body is forwarded as it came (the limit applies to what
+ * cannot decode, or not JSON (even when empty). A compressed body is forwarded as it came (the limit applies to what
  * is sent; the services limit what it inflates to).
  */
 export function bodyRefusal(req: IncomingMessage, limitBytes: number): Refusal | undefined {
@@ -54,7 +54,9 @@ export function bodyRefusal(req: IncomingMessage, limitBytes: number): Refusal |
   if (contentEncoding !== undefined && !BODY_ENCODINGS.has(contentEncoding.trim().toLowerCase())) {
     return refuse(415, "UNSUPPORTED_MEDIA_TYPE", "unsupported Content-Encoding; send identity, gzip, deflate or br", true);
   }
-  if (hasBody(req) && !JSON_MEDIA_TYPE.test(req.headers["content-type"] ?? "")) {
+  // An empty body declared as something else is refused too: the type says what the client meant to send.
+  const contentType = req.headers["content-type"];
+  if ((hasBody(req) || contentType !== undefined) && !JSON_MEDIA_TYPE.test(contentType ?? "")) {
     return refuse(415, "UNSUPPORTED_MEDIA_TYPE", "the request body must be JSON (Content-Type: application/json)", true);
   }
   return undefined;

@@ -1,3 +1,5 @@
+import type { Refusal } from "./problem-response.ts";
+
 export const UPSTREAM_NAMES = ["wallet", "catalog", "coupon", "order", "payment"] as const;
 export type UpstreamName = (typeof UPSTREAM_NAMES)[number];
 
@@ -81,4 +83,60 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
     if (user) return { upstream: user.upstream, access: "user", route: user.label, userId: second };
   }
   return undefined;
+}
+
+/**
+ * The public API's paths (after `/api/v1/`, `{…}` a segment) and their methods: every operation of
+ * docs/openapi.json, which a test keeps this equal to. A path that is here answers any other
+ * method with 405 before the token is looked at, since which methods a path has is public.
+ */
+const API_PATHS: ReadonlyArray<readonly [template: string, methods: readonly string[]]> = [
+  ["users/{userId}/balance", ["GET"]],
+  ["users/{userId}/balance/charges", ["POST"]],
+  ["users/{userId}/balance/history", ["GET"]],
+  ["products", ["GET"]],
+  ["products/top", ["GET"]],
+  ["products/{productId}", ["GET"]],
+  ["admin/products", ["POST"]],
+  ["admin/products/{productId}", ["PATCH"]],
+  ["admin/coupons", ["POST"]],
+  ["coupons", ["GET"]],
+  ["coupons/{couponId}", ["GET"]],
+  ["users/{userId}/coupons", ["GET", "POST"]],
+  ["users/{userId}/orders", ["GET", "POST"]],
+  ["users/{userId}/orders/{orderId}", ["GET"]],
+  ["users/{userId}/payments", ["GET"]],
+];
+const API_TEMPLATES = API_PATHS.map(([template, methods]) => ({ segments: template.split("/"), methods }));
+
+/** The public API's operations as `METHOD /api/v1/…` with `{name}` parameters, for tests and tools. */
+export const apiOperations = (): string[] => API_PATHS.flatMap(([template, methods]) => methods.map((m) => `${m} ${PREFIX}${template}`));
+
+/**
+ * The methods `path` answers (HEAD with GET, and OPTIONS), or undefined for a path that is not one
+ * of the API's. Matched like matchRoute: exact segments, one trailing slash allowed.
+ */
+export function allowedMethods(path: string): string[] | undefined {
+  if (!path.startsWith(PREFIX)) return undefined;
+  const rest = path.slice(PREFIX.length);
+  const segments = (rest.endsWith("/") ? rest.slice(0, -1) : rest).split("/");
+  if (segments.some((s) => s === "" || s === "." || s === "..")) return undefined;
+  const allowed = new Set<string>();
+  for (const template of API_TEMPLATES) {
+    if (template.segments.length !== segments.length) continue;
+    if (!template.segments.every((t, i) => t.startsWith("{") || t === segments[i])) continue;
+    for (const method of template.methods) allowed.add(method);
+  }
+  if (allowed.size === 0) return undefined;
+  if (allowed.has("GET")) allowed.add("HEAD");
+  return [...allowed, "OPTIONS"].sort();
+}
+
+/** 405 with `Allow` for a method the API's path does not have; undefined otherwise (OPTIONS is CORS's and answers itself). */
+export function methodRefusal(method: string, path: string): Refusal | undefined {
+  if (method === "OPTIONS") return undefined;
+  const allowed = allowedMethods(path);
+  if (!allowed || allowed.includes(method)) return undefined;
+  const allow = allowed.join(", ");
+  return { status: 405, code: "METHOD_NOT_ALLOWED", detail: `${method} is not allowed here; allowed: ${allow}`, headers: { allow } };
 }

@@ -165,6 +165,10 @@ describe("bodies beyond the limit or not JSON", () => {
   test("a body that is not JSON, or in an encoding the services cannot decode, is 415", async () => {
     expectProblem(await rawExchange(gateway.port, post(["Content-Type: text/plain", "Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
     expectProblem(await rawExchange(gateway.port, post(["Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    // Empty, but declared as text: what the client meant to send is not JSON either.
+    expectProblem(await rawExchange(gateway.port, post(["Content-Type: text/plain", "Content-Length: 0"])), 415, "UNSUPPORTED_MEDIA_TYPE");
+    await settle();
+    expect(recorder.lines()).toEqual([]);
     expectProblem(await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: compress", "Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
     expectProblem(await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: gzip, br", "Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
   });
@@ -210,10 +214,13 @@ describe("what node's parser rejects gets a problem+json body too", () => {
     expect(recorder.lines()).toEqual([]);
   });
 
-  test("an unsupported method under /api is 405 with Allow", async () => {
+  test("an unsupported method under /api is 405 with Allow: the path's methods where the path is the API's, else all the API has", async () => {
     const response = await rawExchange(gateway.port, head("TRACE /api/v1/products HTTP/1.1", []));
     expectProblem(response, 405, "METHOD_NOT_ALLOWED");
-    expect(response.headers.allow).toBe("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+    expect(response.headers.allow).toBe("GET, HEAD, OPTIONS");
+    const elsewhere = await rawExchange(gateway.port, head("TRACE /api/v1/nothing HTTP/1.1", []));
+    expectProblem(elsewhere, 405, "METHOD_NOT_ALLOWED");
+    expect(elsewhere.headers.allow).toBe("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
   });
 
   test("CONNECT is 405, not a silently dropped connection", async () => {

@@ -334,7 +334,7 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
     const baseHeaders = (): Record<string, string | string[]> => {
       const headers: Record<string, string | string[]> = {};
       for (const p of op.parameters.filter((q) => q.in === "header" && q.required)) {
-        headers[p.name] = p.name === "idempotency-key" ? `fuzz-key-${++keyCounter}` : String(synthesize(judge, p.schema, p.schema, known, p.name));
+        headers[p.name] = p.name.toLowerCase() === "idempotency-key" ? `fuzz-key-${++keyCounter}` : String(synthesize(judge, p.schema, p.schema, known, p.name));
       }
       return headers;
     };

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions } from "node:tls";
 import { z } from "zod";
 
 export class ConfigError extends Error {}
@@ -83,12 +85,53 @@ export interface DatabaseLocation {
   password: string;
   database: string;
   schema: string;
+  /** TLS for the connection (pg's `ssl`), from the URL's `sslmode`; absent means plain TCP. */
+  ssl?: ConnectionOptions;
 }
 
-/** `postgresql://user:pw@host:port/db?schema=name` split into the fields pg and Prisma's adapter take. */
+const SSL_MODES = ["disable", "require", "verify-ca", "verify-full"] as const;
+
+/**
+ * libpq's `sslmode` (and `sslrootcert`, `sslcert`, `sslkey`, read from files) as pg's `ssl` options.
+ * `require` encrypts without checking the certificate, `verify-ca` checks the chain, `verify-full`
+ * the chain and the host name. `allow`/`prefer` (TLS if the server offers it) are refused: pg
+ * cannot fall back, and quietly choosing either way would be a surprise.
+ */
+function sslOptions(params: URLSearchParams, url: string): ConnectionOptions | undefined {
+  const mode = params.get("sslmode") ?? (params.get("ssl") === "true" ? "verify-full" : "disable");
+  if (!(SSL_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`sslmode=${mode} in ${redactPassword(url)} is not supported: use one of ${SSL_MODES.join(", ")}`);
+  }
+  if (mode === "disable") return undefined;
+  const file = (name: string): string | undefined => {
+    const path = params.get(name);
+    if (!path || (name === "sslrootcert" && path === "system")) return undefined;
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      throw new ConfigError(`${name}=${path} in the database URL cannot be read: ${(error as Error).message}`);
+    }
+  };
+  const ca = file("sslrootcert");
+  const cert = file("sslcert");
+  const key = file("sslkey");
+  return {
+    rejectUnauthorized: mode !== "require",
+    // verify-ca: the chain is checked, the host name is not (e.g. a server reached through an IP).
+    ...(mode === "verify-ca" ? { checkServerIdentity: () => undefined } : {}),
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+  };
+}
+
+const redactPassword = (url: string): string => url.replace(/(\/\/[^:/@]*:)[^@]*@/, "$1***@");
+
+/** `postgresql://user:pw@host:port/db?schema=name[&sslmode=…]` split into the fields pg and Prisma's adapter take. */
 export function parseDatabaseUrl(url: string): DatabaseLocation {
   const parsed = new URL(url);
-  if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new ConfigError(`not a PostgreSQL URL: ${url}`);
+  if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new ConfigError(`not a PostgreSQL URL: ${redactPassword(url)}`);
+  const ssl = sslOptions(parsed.searchParams, url);
   return {
     host: parsed.hostname || "127.0.0.1",
     port: Number(parsed.port || 5432),
@@ -96,6 +139,7 @@ export function parseDatabaseUrl(url: string): DatabaseLocation {
     password: decodeURIComponent(parsed.password),
     database: parsed.pathname.slice(1) || "postgres",
     schema: parsed.searchParams.get("schema") ?? "public",
+    ...(ssl ? { ssl } : {}),
   };
 }
 

@@ -8,7 +8,8 @@ import { problem, sendProblem } from "./problem.ts";
 import { requestIdFrom } from "./request-id.ts";
 import type { CallerAuthenticator } from "@shop/auth";
 import { accessGuard } from "./access.ts";
-import { openApiDocument, routerFor, type OpenApiInfo, type RouteSpec } from "./routes.ts";
+import { openApiDocument, type OpenApiInfo } from "./openapi.ts";
+import { routerFor, type RouteSpec } from "./routes.ts";
 
 export type ReadinessCheck = () => Promise<unknown>;
 
@@ -103,7 +104,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
-  const document = openApiDocument(options.openApi, options.routes);
+  const document = openApiDocument(options.openApi, options.routes, options.errorStatuses);
   app.get("/openapi.json", (_req, res) => {
     res.json(document);
   });

@@ -22,12 +22,19 @@ function hasBody(req: Request): boolean {
   return length !== undefined && Number(length) > 0;
 }
 
+/** `application/json` or `application/<anything>+json`, with or without parameters (as the gateway checks it). */
+const JSON_CONTENT_TYPE = /^application\/(?:[a-z0-9!#$&^_.-]+\+)?json[ \t]*(?:;|$)/i;
+
 /**
- * For routes that take a body: a body that is not JSON is a 415 (it was never parsed). A missing
- * body is left to the body schema, which reports it as a 400 naming `body`.
+ * For routes that take a body: a body that is not JSON is a 415 (it was never parsed), and so is
+ * an empty one declared as something else (`Content-Type: text/plain` says what the client meant to
+ * send). A missing body without a type is left to the body schema: a 400 naming `body`.
  */
 export function assertJsonBody(req: Request): void {
-  if (hasBody(req) && !req.is(JSON_MEDIA_TYPES)) throw new UnsupportedMediaTypeError(req.headers["content-type"]);
+  const declared = req.headers["content-type"];
+  // req.is() answers null for a request without a body, so an empty one is judged by its header.
+  const notJson = hasBody(req) ? !req.is(JSON_MEDIA_TYPES) : declared !== undefined && !JSON_CONTENT_TYPE.test(declared);
+  if (notJson) throw new UnsupportedMediaTypeError(declared);
 }
 
 /**

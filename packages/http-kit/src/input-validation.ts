@@ -19,7 +19,7 @@ export class ValidatorCrashedError extends ValidationError {
   }
 }
 
-function issuesOf(error: z.ZodError, location: string): FieldIssue[] {
+export function issuesOf(error: z.ZodError, location: string): FieldIssue[] {
   return error.issues.map((issue) => ({
     field: [location, ...issue.path.map(String)].join("."),
     message: issue.message,

@@ -1,5 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from "express";
-import { z } from "zod";
+import type { z } from "zod";
 import { validatedInput } from "./input-validation.ts";
 import { methodNotAllowedFallback, percentEncodingGuard } from "./path-matching.ts";
 import { accessGuard, type Access } from "./access.ts";
@@ -24,23 +24,44 @@ export interface RouteInput<P, Q, B, H> {
 export interface ResponseSpec {
   description: string;
   schema?: AnySchema;
+  /** A realistic answer for the document and the mock; the document generator checks it against `schema`. */
+  example?: unknown;
+  /** Response headers a client may use (OpenAPI header objects by name). */
+  headers?: Record<string, { description: string; required?: boolean; schema: Record<string, unknown>; example?: unknown }>;
+}
+
+/** An error answer as the document shows it: the detail (and extensions) the code really sends. */
+export interface ProblemExample {
+  summary?: string;
+  detail: string;
+  extensions?: Record<string, unknown>;
 }
 
 /** One definition drives validation at the edge, the handler's input types and the OpenAPI document. */
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown, H = unknown> {
   method: Method;
+  /** The operation's name in the OpenAPI document (and in generated clients); unique across the API. */
+  operationId?: string;
   /** Express path syntax, e.g. `/api/v1/users/:userId/balance`. */
   path: string;
   summary: string;
+  /** Longer explanation for the document (Markdown). */
+  description?: string;
   tags?: string[];
   params?: P;
   query?: Q;
   body?: B;
   /** Header names in lower case. */
   headers?: H;
+  /** A realistic request body for the document and the mock; checked against `body`. */
+  bodyExample?: B extends AnySchema ? z.input<B> : unknown;
+  /** An invalid request whose real validation issues become the document's VALIDATION_FAILED example. */
+  invalidExample?: { params?: unknown; query?: unknown; body?: unknown; headers?: unknown };
   responses: Record<number, ResponseSpec>;
-  /** Business error codes this route can answer with, for the document. */
+  /** Business error codes this route can answer with, for the document (shared ones are added there). */
   errors?: string[];
+  /** Example details of error codes where the shared example says too little. */
+  problemExamples?: Record<string, ProblemExample>;
   /** Who may call it; by default implied by the path (see accessOf). */
   access?: Access;
   /** For `service` routes: the services allowed to call. */
@@ -74,66 +95,4 @@ export function routerFor(routes: RouteSpec[], guard: (route: RouteSpec) => Requ
   }
   router.use(methodNotAllowedFallback(routes));
   return router;
-}
-
-// --- OpenAPI 3.1 ---------------------------------------------------------------------------
-
-const problemSchema = {
-  type: "object",
-  description:
-    "RFC 9457 problem. Codes any route may answer besides its own: VALIDATION_FAILED (400, `errors` names the fields), MALFORMED_REQUEST (400, an undecodable body or a body on a route that takes none), " +
-    "METHOD_NOT_ALLOWED (405, with Allow), PAYLOAD_TOO_LARGE (413), UNSUPPORTED_MEDIA_TYPE (415, a body that is not JSON), SERVICE_UNAVAILABLE (503, with Retry-After), INTERNAL_ERROR (500).",
-  required: ["type", "title", "status", "detail", "code"],
-  properties: {
-    type: { type: "string" },
-    title: { type: "string" },
-    status: { type: "integer" },
-    detail: { type: "string" },
-    code: { type: "string" },
-    traceId: { type: "string" },
-    errors: { type: "array", items: { type: "object", properties: { field: { type: "string" }, message: { type: "string" } } } },
-  },
-};
-
-function jsonSchema(schema: AnySchema, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" }) as Record<string, unknown>;
-  return rest;
-}
-
-function parametersOf(schema: unknown, location: "path" | "query" | "header"): unknown[] {
-  if (!(schema instanceof z.ZodObject)) return [];
-  const shape = schema.shape as Record<string, AnySchema>;
-  return Object.entries(shape).map(([name, field]) => ({
-    name,
-    in: location,
-    required: location === "path" || !field.safeParse(undefined).success,
-    description: field.description,
-    schema: jsonSchema(field, "input"),
-  }));
-}
-
-export interface OpenApiInfo {
-  title: string;
-  version: string;
-  description?: string;
-}
-
-export function openApiDocument(info: OpenApiInfo, routes: RouteSpec[]): Record<string, unknown> {
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
-    const path = route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
-    const responses: Record<string, unknown> = {};
-    for (const [status, spec] of Object.entries(route.responses)) {
-      responses[status] = spec.schema ? { description: spec.description, content: { "application/json": { schema: jsonSchema(spec.schema, "output") } } } : { description: spec.description };
-    }
-    responses.default = { description: `problem+json${route.errors?.length ? `; codes: ${route.errors.join(", ")}` : ""}`, content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } };
-    (paths[path] ??= {})[route.method] = {
-      summary: route.summary,
-      tags: route.tags,
-      parameters: [...parametersOf(route.params, "path"), ...parametersOf(route.query, "query"), ...parametersOf(route.headers, "header")],
-      ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body as AnySchema, "input") } } } } : {}),
-      responses,
-    };
-  }
-  return { openapi: "3.1.0", info, paths, components: { schemas: { Problem: problemSchema } } };
 }

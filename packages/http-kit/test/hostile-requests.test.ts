@@ -186,10 +186,18 @@ describe("415 and missing bodies", () => {
     const empty = await send("POST", "/items", { headers: { ...json, "content-length": "0" } });
     expectProblem(empty, 400, "VALIDATION_FAILED");
     expect(fieldsOf(empty)).toEqual(["body.name"]);
-    // No body at all (whatever its declared type) is the body missing, not a wrong media type.
-    const none = await send("POST", "/items", { headers: { "content-type": "text/plain", "content-length": "0" } });
+    // No body and no type is the body missing.
+    const none = await send("POST", "/items", { headers: { "content-length": "0" } });
     expectProblem(none, 400, "VALIDATION_FAILED");
     expect(none.body.errors).toEqual([{ field: "body", message: "required: a JSON body" }]);
+  });
+
+  test("an empty body declared as something other than JSON is a 415, not a missing body", async () => {
+    const before = created.length;
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", "text/plain; charset=utf-8"]) {
+      expectProblem(await send("POST", "/items", { headers: { "content-type": type, "content-length": "0" } }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    }
+    expect(created).toHaveLength(before);
   });
 
   test("a body sent to a route that takes none is a 400; an empty one is no body", async () => {

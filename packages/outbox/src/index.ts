@@ -1,5 +1,5 @@
 export { appendEvents, appendToOutbox, claimInboxEvents, inboxKey, outboxMessageOf, outboxRowOf, type InboxClaim, type OutboxMessage, type OutboxRow } from "./outbox.ts";
 export { OutboxRelay, type OutboxRelayOptions, type RelayRecord } from "./relay.ts";
-export { outboxTablesDdl, notifyChannel, type SqlExecutor } from "./sql.ts";
+export { outboxTablesDdl, outboxTableNames, notifyChannel, type SqlExecutor } from "./sql.ts";
 export { startMessaging, type Messaging, type MessagingOptions } from "./messaging.ts";
 export { createSqlPool, inTransaction, lockOrder, orderLockKey, SqlTransaction } from "./pg-transaction.ts";

@@ -15,6 +15,7 @@ export function createSqlPool(db: DatabaseLocation, options: { size: number; nam
     user: db.user,
     password: db.password,
     database: db.database,
+    ssl: db.ssl,
     max: options.size,
     // A request waiting longer than this for a connection fails (503) instead of queueing forever.
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,

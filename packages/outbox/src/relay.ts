@@ -1,3 +1,4 @@
+import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import type { EventName } from "@shop/events";
 import type { Logger } from "@shop/logging";
@@ -13,7 +14,7 @@ export interface RelayRecord {
 }
 
 export interface OutboxRelayOptions {
-  connection: { host: string; port: number; user: string; password: string; database: string };
+  connection: { host: string; port: number; user: string; password: string; database: string; ssl?: ConnectionOptions };
   schema: string;
   /** Publishes a batch in order; resolves only when the broker has acknowledged every record. */
   publish: (records: RelayRecord[]) => Promise<void>;

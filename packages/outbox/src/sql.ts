@@ -4,23 +4,34 @@ export interface SqlExecutor {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
 }
 
-/** Tables each service declares in its own schema (Prisma models OutboxEvent and InboxEvent). */
+/**
+ * The outbox and inbox tables, the one definition every service's schema must contain exactly.
+ * Services create them through their own Prisma schema (models OutboxEvent and InboxEvent) and
+ * migrations; `test/outbox-tables.int.test.ts` fails when a service's migrations or Prisma schema
+ * produce anything else. Written the way Prisma writes it (named primary keys, a unique index
+ * rather than a unique constraint) so the two compare equal.
+ */
 export const outboxTablesDdl = `
-CREATE TABLE IF NOT EXISTS outbox_events (
-  id BIGSERIAL PRIMARY KEY,
-  event_id UUID NOT NULL UNIQUE,
+CREATE TABLE outbox_events (
+  id BIGSERIAL NOT NULL,
+  event_id UUID NOT NULL,
   topic TEXT NOT NULL,
   key TEXT NOT NULL,
   payload JSONB NOT NULL,
   headers JSONB NOT NULL DEFAULT '{}',
-  created_at TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
+  created_at TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  CONSTRAINT outbox_events_pkey PRIMARY KEY (id)
 );
-CREATE TABLE IF NOT EXISTS inbox_events (
+CREATE UNIQUE INDEX outbox_events_event_id_key ON outbox_events (event_id);
+CREATE TABLE inbox_events (
   event_id UUID NOT NULL,
   consumer TEXT NOT NULL,
   processed_at TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
-  PRIMARY KEY (event_id, consumer)
+  CONSTRAINT inbox_events_pkey PRIMARY KEY (event_id, consumer)
 );`;
+
+/** The tables `outboxTablesDdl` creates. */
+export const outboxTableNames = ["outbox_events", "inbox_events"] as const;
 
 export function notifyChannel(schema: string): string {
   return `outbox_${schema}`.toLowerCase().replace(/[^a-z0-9_]/g, "_");

@@ -66,3 +66,21 @@ test("a transaction that throws is rolled back, and per-order locks of two servi
     await pool.end();
   }
 });
+
+test("sslmode in the URL reaches the connection: sslmode=require asks the server for TLS, sslmode=disable does not", async () => {
+  const tls = createSqlPool(parseDatabaseUrl(`${db.databaseUrl}&sslmode=require`), { size: 1, name: "pool-tls", logger: silentLogger, connectionTimeoutMs: 2_000 });
+  const plain = createSqlPool(parseDatabaseUrl(`${db.databaseUrl}&sslmode=disable`), { size: 1, name: "pool-plain", logger: silentLogger });
+  try {
+    const { rows } = await plain.query<{ ssl: boolean; server_ssl: string }>("SELECT ssl, current_setting('ssl') AS server_ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    expect(rows[0]!.ssl).toBe(false);
+    if (rows[0]!.server_ssl === "on") {
+      expect((await tls.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows).toEqual([{ ssl: true }]);
+    } else {
+      // A server without TLS (as on this project's machines) turns the upgrade down: the request was made.
+      await expect(tls.query("SELECT 1")).rejects.toThrow(/does not support SSL/);
+    }
+  } finally {
+    await tls.end();
+    await plain.end();
+  }
+});

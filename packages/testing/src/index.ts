@@ -5,3 +5,4 @@ export { signToken, signServiceToken, authHeadersFor, testJwt, type TokenOverrid
 export { silentLogger } from "./logger.ts";
 export { build } from "./builders.ts";
 export { TestEventPublisher } from "./test-publisher.ts";
+export { describeTables, diffTableShapes, type TableShape } from "./table-shape.ts";

@@ -106,6 +106,19 @@ test("the listing pages through every product once, oldest first", async () => {
   expect(firstPage.body.items.length).toBe(Math.min(20, seen.length));
 });
 
+test("a cursor the API did not return is a 400 naming query.cursor, not an empty page", async () => {
+  const first = await call("GET", "/api/v1/products?limit=1");
+  const cursor: string = first.body.nextCursor;
+  expect(cursor).toEqual(expect.any(String));
+  // A product id (what a cursor used to be), a truncated or edited cursor: each was silently an empty or shifted page.
+  for (const bad of ["p_doesnotexist", cursor.slice(0, -1), `A${cursor}`, cursor.replace(/^./, (c) => (c === "c" ? "d" : "c"))]) {
+    const answer = await call("GET", `/api/v1/products?cursor=${encodeURIComponent(bad)}`);
+    expectProblem(answer, 400, "VALIDATION_FAILED");
+    expect({ bad, fields: answer.body.errors.map((e: { field: string }) => e.field) }).toEqual({ bad, fields: ["query.cursor"] });
+  }
+  expect((await call("GET", `/api/v1/products?cursor=${cursor}`)).status).toBe(200);
+});
+
 test.each(["limit=0", "limit=101", "limit=100000000000", "limit=1.5", "limit=-1", "limit=abc", "limit=1&limit=2", "cursor=bad%20cursor", "cursor=", "other=1"])(
   "a listing with %s is a 400 problem",
   async (query) => {

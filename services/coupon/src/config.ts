@@ -6,9 +6,10 @@ const millis = (fallback: number, max = 3_600_000) => z.coerce.number().int().mi
 export const couponConfigSchema = baseConfigSchema.extend({
   PORT: configFields.port(3003),
   DATABASE_URL: databaseUrlSchema("coupon"),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Connections of the plain pg pool; with the relay's one, what a replica holds (connection budget: docs/deployment.md). */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   /** Connections of the issue hot path (one group commit per campaign at a time). */
-  ISSUE_DB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(4),
+  ISSUE_DB_POOL_SIZE: z.coerce.number().int().min(1).max(50).default(2),
   /** Consume saga events and relay the outbox; off for an HTTP-only replica. */
   EVENTS_ENABLED: configFields.bool(true),
   /** Prefix of every Redis key of this service (tests give each run its own). */

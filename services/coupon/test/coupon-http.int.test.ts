@@ -219,6 +219,6 @@ test("health, readiness, metrics, and an OpenAPI document without the internal e
   const doc = (await f.client.get("/openapi.json")).body;
   expect(doc.openapi).toBe("3.1.0");
   expect(Object.keys(doc.paths).sort()).toEqual(["/api/v1/admin/coupons", "/api/v1/coupons", "/api/v1/coupons/{couponId}", "/api/v1/users/{userId}/coupons"]);
-  expect(doc.paths["/api/v1/users/{userId}/coupons"].post.responses.default.description).toContain("COUPON_SOLD_OUT");
+  expect(doc.paths["/api/v1/users/{userId}/coupons"].post.responses["409"].description).toContain("COUPON_SOLD_OUT");
   expectProblem(await f.client.get("/nope"), 404, "NOT_FOUND");
 });

@@ -6,7 +6,8 @@ const millis = (fallback: number, min = 1) => z.coerce.number().int().min(min).d
 export const orderConfigSchema = baseConfigSchema.extend({
   PORT: configFields.port(3004),
   DATABASE_URL: databaseUrlSchema("orders"),
-  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Connections of the plain pg pool; with the relay's one, what a replica holds (connection budget: docs/deployment.md). */
+  DB_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
   /** Consume saga events and relay the outbox; off for an HTTP-only replica. */
   EVENTS_ENABLED: configFields.bool(true),
   /** The catalog's internal quote endpoint gives names and prices; clients never do. */

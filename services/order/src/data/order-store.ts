@@ -1,7 +1,7 @@
 import type { Pool } from "pg";
 import { appendEvents, inTransaction, notifyChannel, outboxMessageOf, outboxRowOf, type SqlTransaction } from "@shop/outbox";
 import type { Order, Page, StepStatus, TimelineStep } from "../domain/model.ts";
-import type { DomainEvent, IdempotencyClaim, NewOrder, OrderStore, OrderTransaction, StoredAnswer } from "../domain/ports.ts";
+import type { DomainEvent, NewOrder, OrderStore, OrderTransaction, PlacementKeyState, StoredAnswer } from "../domain/ports.ts";
 import type { OrderSagaEffect, OrderSagaState } from "../domain/saga-participant.ts";
 import { saveOrderSagaEffects, toSagaOrder, type SagaOrderRow } from "./order-saga-repository.ts";
 
@@ -93,6 +93,20 @@ const LIST_ORDERS = `
   LIMIT $3`;
 
 /**
+ * The states of a placement's Idempotency-Key (PlacementKeyState) over the columns of
+ * idempotent_requests, which predate the type and are kept as they are: rows written by a running
+ * older version must keep meaning the same during a rollout, and CLAIM_KEY and PLACE_ORDER stay
+ * one statement each.
+ * - claimed / in progress: `status_code = 0` (no answer yet), `claimed_at` when it was claimed;
+ * - abandoned: also `status_code = 0`, with `claimed_at = 'epoch'` (abandonIdempotencyKey): older
+ *   than any take-over age, so the next request with the same body takes it over at once;
+ * - taken over: an unanswered claim older than the take-over age, claimed again (`claimed_at = now()`);
+ * - completed: `status_code` 201 or 202 and the answer in `response_body` (PLACE_ORDER);
+ * - released: the row is deleted (releaseIdempotencyKey), the key is free.
+ */
+const NOT_ANSWERED = 0;
+
+/**
  * One statement per attempt to take an Idempotency-Key: insert a fresh claim; failing that, take
  * over a stale unanswered claim of the same request; and report the stored row. All three see one
  * snapshot, so the stored row is as it was before the takeover (only its hash and answer are used).
@@ -100,12 +114,12 @@ const LIST_ORDERS = `
 const CLAIM_KEY = `
   WITH claimed AS (
     INSERT INTO idempotent_requests (user_id, key, request_hash, order_id, status_code, response_body)
-    VALUES ($1, $2, $3, $4, 0, 'null'::jsonb)
+    VALUES ($1, $2, $3, $4, ${NOT_ANSWERED}, 'null'::jsonb)
     ON CONFLICT DO NOTHING
     RETURNING order_id
   ), taken AS (
     UPDATE idempotent_requests SET claimed_at = now()
-    WHERE user_id = $1 AND key = $2 AND status_code = 0 AND request_hash = $3
+    WHERE user_id = $1 AND key = $2 AND status_code = ${NOT_ANSWERED} AND request_hash = $3
       AND claimed_at < now() - $5::int * interval '1 millisecond'
       AND NOT EXISTS (SELECT 1 FROM claimed)
     RETURNING order_id
@@ -174,19 +188,21 @@ export class PgOrderStore implements OrderStore {
     return { items: page.map(toOrder), nextCursor: rows.length > limit ? page[page.length - 1]!.seq : null };
   }
 
-  async claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<IdempotencyClaim> {
+  async claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<PlacementKeyState> {
     // Each statement commits on its own: the claim is visible to concurrent requests at once.
     for (;;) {
       const { rows } = await this.pool.query<ClaimRow>(CLAIM_KEY, [userId, key, requestHash, newOrderId, takeOverAfterMs]);
       const claimed = rows.find((r) => r.outcome === "claimed");
-      if (claimed) return { kind: "claimed", orderId: newOrderId, resumed: false };
+      if (claimed) return { state: "claimed", orderId: newOrderId };
       const stored = rows.find((r) => r.outcome === "stored");
       // Inserted by a request that committed after this statement's snapshot, or released since: try again.
       if (!stored) continue;
-      if (stored.status_code !== 0) return { kind: "answered", requestHash: stored.request_hash!, statusCode: stored.status_code!, body: stored.response_body };
+      if (stored.status_code !== NOT_ANSWERED) {
+        return { state: "completed", orderId: stored.order_id, requestHash: stored.request_hash!, answer: { statusCode: stored.status_code!, body: stored.response_body } };
+      }
       const taken = rows.find((r) => r.outcome === "taken");
-      if (taken) return { kind: "claimed", orderId: taken.order_id, resumed: true };
-      return { kind: "in-progress", requestHash: stored.request_hash! };
+      if (taken) return { state: "taken-over", orderId: taken.order_id };
+      return { state: "in-progress", orderId: stored.order_id, requestHash: stored.request_hash! };
     }
   }
 
@@ -228,11 +244,11 @@ export class PgOrderStore implements OrderStore {
   }
 
   async releaseIdempotencyKey(userId: string, key: string): Promise<void> {
-    await this.pool.query("DELETE FROM idempotent_requests WHERE user_id = $1 AND key = $2 AND status_code = 0", [userId, key]);
+    await this.pool.query(`DELETE FROM idempotent_requests WHERE user_id = $1 AND key = $2 AND status_code = ${NOT_ANSWERED}`, [userId, key]);
   }
 
   async abandonIdempotencyKey(userId: string, key: string): Promise<void> {
-    await this.pool.query("UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = $1 AND key = $2 AND status_code = 0", [userId, key]);
+    await this.pool.query(`UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = $1 AND key = $2 AND status_code = ${NOT_ANSWERED}`, [userId, key]);
   }
 
   transaction<T>(work: (tx: OrderTransaction) => Promise<T>): Promise<T> {

@@ -13,10 +13,3 @@ export class ServiceUnavailableError extends DomainError {
     super("SERVICE_UNAVAILABLE", `the ${dependency} service is not available right now; retry with the same Idempotency-Key`, { dependency });
   }
 }
-
-/** Another request with this Idempotency-Key is still being placed; its answer will be replayed once it is stored. */
-export class PlacementInProgressError extends DomainError {
-  constructor() {
-    super("REQUEST_IN_PROGRESS", "a request with this Idempotency-Key is still being processed; retry shortly");
-  }
-}

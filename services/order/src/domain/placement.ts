@@ -1,11 +1,10 @@
-import { createHash, randomUUID } from "node:crypto";
-import { IdempotencyKeyReusedError } from "@shop/errors";
+import { randomUUID } from "node:crypto";
+import { requestFingerprint, takeIdempotencyKey } from "@shop/idempotency";
 import { OrdersOverloadedError, type AdmissionDecision } from "./admission.ts";
-import { PlacementInProgressError } from "./errors.ts";
 import { fromSnapshot, toSnapshot, type Order, type OrderSnapshot, type TimelineEntry } from "./model.ts";
 import { orderFailed, orderPlaced } from "./order-events.ts";
 import { applyDiscount, priceLines, type OrderLine } from "./pricing.ts";
-import type { CouponReservation, CouponReservations, IdempotencyClaim, NewOrder, OrderStore, ProductCatalog } from "./ports.ts";
+import type { CouponReservation, CouponReservations, NewOrder, OrderStore, ProductCatalog } from "./ports.ts";
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -49,12 +48,10 @@ function kindOfStored(stored: number): PlacementKind {
   throw new Error(`unreadable stored placement answer: ${stored}`);
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Same items (in any order) and the same coupon are the same request. */
 function requestHashOf(items: OrderLine[], userCouponId: string | null): string {
   const canonical = [...items].sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0)).map((i) => [i.productId, i.quantity]);
-  return createHash("sha256").update(JSON.stringify({ items: canonical, userCouponId })).digest("hex");
+  return requestFingerprint({ items: canonical, userCouponId });
 }
 
 /** Placing an order under an Idempotency-Key. */
@@ -84,11 +81,18 @@ export class Placement {
     if (admission && !admission.admitted) throw new OrdersOverloadedError(admission.reason, admission.retryAfterSeconds);
     const userCouponId = command.userCouponId ?? null;
     const requestHash = requestHashOf(command.items, userCouponId);
-    const claim = await this.claimKey(command, requestHash);
-    if (claim.kind === "answered") {
-      return { kind: kindOfStored(claim.statusCode), order: fromSnapshot(claim.body as OrderSnapshot), replayed: true };
+    // Waits a little for a concurrent request holding the key (409 REQUEST_IN_PROGRESS after that).
+    const taken = await takeIdempotencyKey({
+      requestHash,
+      attempt: () => this.store.claimIdempotencyKey(command.userId, command.idempotencyKey, requestHash, randomUUID(), this.takeOverAfterMs),
+      waitMs: this.inProgressWaitMs,
+    });
+    if (taken.next === "replay") {
+      const { answer } = taken.key;
+      return { kind: kindOfStored(answer.statusCode), order: fromSnapshot(answer.body as OrderSnapshot), replayed: true };
     }
-    const { orderId } = claim;
+    const { orderId } = taken.key;
+    const resumed = taken.key.state === "taken-over";
 
     let priced: ReturnType<typeof priceLines>;
     try {
@@ -97,7 +101,7 @@ export class Placement {
       // Nothing happened under a fresh claim: the key is free for a corrected or later retry. A
       // resumed claim keeps its order id (an earlier attempt may hold a coupon reservation for it).
       // A failure to free or keep it only delays the retry until the claim may be taken over.
-      const settle = claim.resumed ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey) : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
+      const settle = resumed ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey) : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
       await settle.catch(() => undefined);
       throw error;
     }
@@ -111,19 +115,6 @@ export class Placement {
       // The coupon may be reserved for this order id: a retry must place the same order id.
       await this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey).catch(() => undefined);
       throw error;
-    }
-  }
-
-  /** Takes the key, replays its answer, or waits a little for a concurrent request that holds it. */
-  private async claimKey(command: PlaceOrderCommand, requestHash: string): Promise<Exclude<IdempotencyClaim, { kind: "in-progress" }>> {
-    const giveUpAt = Date.now() + this.inProgressWaitMs;
-    for (;;) {
-      const claim = await this.store.claimIdempotencyKey(command.userId, command.idempotencyKey, requestHash, randomUUID(), this.takeOverAfterMs);
-      if (claim.kind === "claimed") return claim;
-      if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-      if (claim.kind === "answered") return claim;
-      if (Date.now() >= giveUpAt) throw new PlacementInProgressError();
-      await sleep(50);
     }
   }
 

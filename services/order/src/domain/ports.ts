@@ -3,17 +3,17 @@ import type { QuotedProduct } from "./pricing.ts";
 import type { OrderSagaEffect, OrderSagaState } from "./saga-participant.ts";
 
 import type { DomainEvent } from "@shop/events";
+import type { IdempotencyKeyState } from "@shop/idempotency";
 
 export type { DomainEvent };
 
-/** The state of an Idempotency-Key when a placement tries to use it. */
-export type IdempotencyClaim =
-  /** This request now owns the key and places the order with `orderId`; `resumed`: an earlier attempt with the key was taken over. */
-  | { kind: "claimed"; orderId: string; resumed: boolean }
-  /** An earlier request with the key was answered; here is what it answered. */
-  | { kind: "answered"; requestHash: string; statusCode: number; body: unknown }
-  /** An earlier request with the key is still being placed. */
-  | { kind: "in-progress"; requestHash: string };
+/**
+ * A placement's Idempotency-Key, as the store found it on one attempt to take it. The claim
+ * commits on its own before the placement calls the catalog and the coupon service, so a
+ * concurrent request with the key sees it in progress. Every state carries the order id bound to
+ * the key; a taken-over claim keeps its order id (an earlier attempt may hold a coupon reservation for it).
+ */
+export type PlacementKeyState = IdempotencyKeyState<PlacementAnswer> & { orderId: string };
 
 export type NewOrder = Omit<Order, "updatedAt">;
 
@@ -26,11 +26,15 @@ export interface OrderTransaction {
   publish(events: DomainEvent[]): Promise<void>;
 }
 
-/** What a placement answered, stored under its Idempotency-Key for replays. */
-export interface StoredAnswer {
-  idempotencyKey: string;
+/** What a placement answered, as its Idempotency-Key keeps it for replays (placement.ts reads `statusCode` as the answer's kind). */
+export interface PlacementAnswer {
   statusCode: number;
   body: unknown;
+}
+
+/** A placement's answer with the key to store it under. */
+export interface StoredAnswer extends PlacementAnswer {
+  idempotencyKey: string;
 }
 
 export interface OrderStore {
@@ -46,7 +50,7 @@ export interface OrderStore {
    * claim with the same request hash older than `takeOverAfterMs` (its request crashed or gave
    * up) is taken over, keeping its order id.
    */
-  claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<IdempotencyClaim>;
+  claimIdempotencyKey(userId: string, key: string, requestHash: string, newOrderId: string, takeOverAfterMs: number): Promise<PlacementKeyState>;
   /** Nothing happened under the claim: the key is free again. */
   releaseIdempotencyKey(userId: string, key: string): Promise<void>;
   /** Something may have happened under the claim (a coupon reservation): the next request with the key takes it over at once, with the same order id. */

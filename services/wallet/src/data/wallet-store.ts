@@ -1,6 +1,6 @@
 import { createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
-import type { LedgerEntry, LedgerEntryType, Page } from "../domain/model.ts";
-import type { IdempotencyClaim, WalletStore, WalletTransaction } from "../domain/ports.ts";
+import type { ChargeReceipt, LedgerEntry, LedgerEntryType, Page } from "../domain/model.ts";
+import type { ChargeKeyState, WalletStore, WalletTransaction } from "../domain/ports.ts";
 
 /** The service's plain `pg` pool (search_path = the wallet schema). */
 export type SqlPool = ReturnType<typeof createSqlPool>;
@@ -16,11 +16,22 @@ interface LedgerRow {
   created_at: Date;
 }
 
+/**
+ * An idempotent_requests row. `status_code` 0 means "claimed, not answered": a row only the
+ * claiming transaction can see, since the receipt is stored before it commits. An answered row
+ * holds 201 and the receipt (the record's historical format, kept so stored receipts replay).
+ */
 interface IdempotentRequestRow {
   request_hash: string;
   status_code: number;
-  response_body: unknown;
+  response_body: ChargeReceipt;
 }
+
+const CLAIMED_NOT_ANSWERED = 0;
+const ANSWERED = 201;
+
+const keyStateOf = (row: IdempotentRequestRow): ChargeKeyState =>
+  row.status_code === CLAIMED_NOT_ANSWERED ? { state: "in-progress", requestHash: row.request_hash } : { state: "completed", requestHash: row.request_hash, answer: row.response_body };
 
 const LEDGER_COLUMNS = "id, user_id, type, amount, balance_after, order_id, created_at";
 
@@ -51,26 +62,26 @@ const CHARGE_SQL = `
 class PgWalletTransaction implements WalletTransaction {
   constructor(private readonly tx: SqlTransaction) {}
 
-  async claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim> {
+  async claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<ChargeKeyState> {
     // A concurrent request with the same key waits here until the first one commits.
     const inserted = await this.tx.execute(
       `INSERT INTO idempotent_requests (user_id, key, request_hash, status_code, response_body)
-       VALUES ($1, $2, $3, 0, 'null'::jsonb) ON CONFLICT DO NOTHING`,
+       VALUES ($1, $2, $3, ${CLAIMED_NOT_ANSWERED}, 'null'::jsonb) ON CONFLICT DO NOTHING`,
       [userId, key, requestHash],
     );
-    if (inserted === 1) return { claimed: true };
+    if (inserted === 1) return { state: "claimed" };
     // A statement of its own: its snapshot sees the row the first request committed meanwhile.
     const [stored] = await this.tx.query<IdempotentRequestRow>("SELECT request_hash, status_code, response_body FROM idempotent_requests WHERE user_id = $1 AND key = $2", [userId, key]);
     if (!stored) throw new Error(`idempotent request (${userId}, ${key}) vanished after its claim conflicted`);
-    return { claimed: false, requestHash: stored.request_hash, statusCode: stored.status_code, body: stored.response_body };
+    return keyStateOf(stored);
   }
 
-  async saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void> {
+  async completeIdempotencyKey(userId: string, key: string, receipt: ChargeReceipt): Promise<void> {
     const updated = await this.tx.execute("UPDATE idempotent_requests SET status_code = $3, response_body = $4::jsonb WHERE user_id = $1 AND key = $2", [
       userId,
       key,
-      statusCode,
-      JSON.stringify(body) ?? "null",
+      ANSWERED,
+      JSON.stringify(receipt),
     ]);
     if (updated !== 1) throw new Error(`idempotent request (${userId}, ${key}) was not claimed`);
   }

@@ -1,14 +1,18 @@
-import type { LedgerEntry, Page } from "./model.ts";
+import type { IdempotencyKeyState } from "@shop/idempotency";
+import type { ChargeReceipt, LedgerEntry, Page } from "./model.ts";
 
-export type IdempotencyClaim =
-  | { claimed: true }
-  | { claimed: false; requestHash: string; statusCode: number; body: unknown };
+/**
+ * A charge's Idempotency-Key. It is claimed inside the transaction that stores the receipt, so a
+ * concurrent request with the key waits for that transaction and then finds the key completed.
+ */
+export type ChargeKeyState = IdempotencyKeyState<ChargeReceipt>;
 
 /** Everything a use case may do inside one database transaction. */
 export interface WalletTransaction {
-  /** Reserves (userId, key) or returns what the first request with this key answered. */
-  claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<IdempotencyClaim>;
-  saveIdempotentResponse(userId: string, key: string, statusCode: number, body: unknown): Promise<void>;
+  /** Claims (userId, key) for this request, or reports the receipt the first request with the key stored. */
+  claimIdempotencyKey(userId: string, key: string, requestHash: string): Promise<ChargeKeyState>;
+  /** Stores the receipt under the key this transaction claimed. */
+  completeIdempotencyKey(userId: string, key: string, receipt: ChargeReceipt): Promise<void>;
   charge(userId: string, amount: number): Promise<LedgerEntry>;
 }
 

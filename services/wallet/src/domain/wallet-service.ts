@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import { IdempotencyKeyReusedError } from "@shop/errors";
+import { requestFingerprint, takeIdempotencyKey } from "@shop/idempotency";
 import type { ChargeReceipt, LedgerEntry, Page } from "./model.ts";
 import type { WalletStore } from "./ports.ts";
 
@@ -32,15 +31,13 @@ export class WalletService {
     const receiptOf = (entry: LedgerEntry): ChargeReceipt => ({ chargeId: entry.id, userId, amount, balance: entry.balanceAfter });
     // Without a key the credit is all there is: one atomic step, no transaction round trips while the wallet row is locked.
     if (!idempotencyKey) return this.store.charge(userId, amount).then((entry) => ({ receipt: receiptOf(entry), replayed: false }));
-    const requestHash = createHash("sha256").update(JSON.stringify({ amount })).digest("hex");
+    const requestHash = requestFingerprint({ amount });
     return this.store.transaction(async (tx) => {
-      const claim = await tx.claimIdempotencyKey(userId, idempotencyKey, requestHash);
-      if (!claim.claimed) {
-        if (claim.requestHash !== requestHash) throw new IdempotencyKeyReusedError();
-        return { receipt: claim.body as ChargeReceipt, replayed: true };
-      }
+      // The claim itself waits for a concurrent request with the key (see ChargeKeyState): nothing to wait for here.
+      const taken = await takeIdempotencyKey({ requestHash, attempt: () => tx.claimIdempotencyKey(userId, idempotencyKey, requestHash), waitMs: 0 });
+      if (taken.next === "replay") return { receipt: taken.key.answer, replayed: true };
       const receipt = receiptOf(await tx.charge(userId, amount));
-      await tx.saveIdempotentResponse(userId, idempotencyKey, 201, receipt);
+      await tx.completeIdempotencyKey(userId, idempotencyKey, receipt);
       return { receipt, replayed: false };
     });
   }
