@@ -161,7 +161,8 @@ async function download(url, target) {
   renameSync(partial, target);
 }
 
-function ensureKafkaClasspath() {
+/** The Kafka classpath from Maven Central, fetched once into .infra/kafka/libs (also used by tests that run a broker of their own). */
+export function ensureKafkaClasspath() {
   const libs = path.join(cacheDir, "kafka", "libs");
   const marker = path.join(libs, `.complete-${settings.kafka.version}`);
   if (existsSync(marker)) return libs;

@@ -2,6 +2,7 @@
 // types, lint and event-schema compatibility, then runs every jest project once.
 import { spawnSync } from "node:child_process";
 import path from "node:path";
+import { ensureKafkaClasspath } from "./infra.mjs";
 import { prepare, root } from "./setup.mjs";
 
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
@@ -31,6 +32,8 @@ async function removeStaleTestTopics() {
 }
 
 await prepare();
+// The chaos tests run a broker of their own from the cached Kafka classpath.
+process.env.KAFKA_LIBS ??= ensureKafkaClasspath();
 const jestArgs = process.argv.slice(2);
 // Only a whole run clears old topics: a partial run (`npm test -- <path>`) may share the broker with another.
 if (jestArgs.length === 0) await removeStaleTestTopics();

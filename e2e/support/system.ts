@@ -1,24 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createTestSchema, eventually, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+import { expectConsistent } from "./audit.ts";
+import { createTestSchema, eventually, freePort, uniqueTopicPrefix, type PostgresServer, type TestSchema } from "@shop/testing";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 export const serviceNames = ["wallet", "catalog", "coupon", "order", "payment"] as const;
 export type ServiceName = (typeof serviceNames)[number];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Unit {
   name: ServiceName | "gateway";
@@ -34,22 +23,32 @@ export interface TestSystem {
   serviceUrls: Record<ServiceName, string>;
   topicPrefix: string;
   schemas: Record<ServiceName, TestSchema>;
+  /** Fails unless the invariant audit finds nothing (waiting for compensations in flight). */
+  expectConsistent(timeoutMs?: number): Promise<void>;
   /** kill -9: no shutdown hook runs, in-flight work is cut wherever it is. */
   kill(name: ServiceName): Promise<void>;
   restart(name: ServiceName): Promise<void>;
-  stop(): Promise<void>;
+  /** Checks the invariants over everything the test did (unless `audit` is false), then stops every process and drops the schemas. */
+  stop(options?: { audit?: boolean }): Promise<void>;
 }
 
 /**
  * The whole system as separate processes, as in production, on fresh database schemas and topics
  * of this test file; logs go to .infra/e2e-logs/<prefix>/<service>.log.
  */
-export async function startTestSystem(options: { env?: Record<string, string>; perService?: Partial<Record<ServiceName | "gateway", Record<string, string>>> } = {}): Promise<TestSystem> {
+export interface TestSystemOptions {
+  env?: Record<string, string>;
+  perService?: Partial<Record<ServiceName | "gateway", Record<string, string>>>;
+  /** The PostgreSQL holding the services' schemas: the machine's shared one unless a test brings its own. */
+  postgres?: PostgresServer;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
   const topicPrefix = uniqueTopicPrefix("e2e");
   const logDir = path.join(root, ".infra", "e2e-logs", topicPrefix.replace(/\.$/, ""));
   mkdirSync(logDir, { recursive: true });
   const schemas = Object.fromEntries(
-    await Promise.all(serviceNames.map(async (name) => [name, await createTestSchema({ migrationsDir: path.join(root, "services", name, "prisma", "migrations"), label: `e2e-${name}` })] as const)),
+    await Promise.all(serviceNames.map(async (name) => [name, await createTestSchema({ migrationsDir: path.join(root, "services", name, "prisma", "migrations"), label: `e2e-${name}`, server: options.postgres })] as const)),
   ) as Record<ServiceName, TestSchema>;
   const common = { TOPIC_PREFIX: topicPrefix, LOG_LEVEL: "warn", REDIS_KEY_PREFIX: topicPrefix, ...options.env };
   const units: Unit[] = [];
@@ -118,9 +117,14 @@ export async function startTestSystem(options: { env?: Record<string, string>; p
       launch(unit);
       await ready(unit);
     },
-    stop: async () => {
-      await Promise.all(units.map((u) => stopUnit(u, "SIGTERM")));
-      await Promise.all(Object.values(schemas).map((s) => s.drop()));
+    expectConsistent: (timeoutMs) => expectConsistent(schemas, timeoutMs),
+    stop: async ({ audit = true } = {}) => {
+      try {
+        if (audit) await expectConsistent(schemas);
+      } finally {
+        await Promise.all(units.map((u) => stopUnit(u, "SIGTERM")));
+        await Promise.all(Object.values(schemas).map((s) => s.drop()));
+      }
     },
   };
 }

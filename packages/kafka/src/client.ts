@@ -13,7 +13,11 @@ export function createKafka(clientId: string, brokers: string[], logger: Logger)
     clientId,
     brokers,
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 100, retries: 8 },
+    // A broker that went away is tried again at least once a second for about half a minute, so
+    // producers and consumers reconnect within a second of its return. kafkajs' default backoff
+    // doubles up to 30 s: after a 10 s outage its next attempt could be 20 s away, long enough for
+    // every order in flight to miss its deadline. Past the retries a consumer restarts itself.
+    retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 30 },
     logCreator:
       () =>
       ({ level, log }: LogEntry) => {

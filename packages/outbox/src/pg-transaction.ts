@@ -56,6 +56,13 @@ export class SqlTransaction implements SqlExecutor {
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: SqlTransaction) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out connection has no error listener of the pool's: a server that goes away (restart,
+  // failover) while this transaction waits between statements would otherwise crash the process.
+  // The connection is then broken, the next statement fails, and the client is not given back.
+  const onConnectionLost = (error: Error) => {
+    broken = error;
+  };
+  client.on("error", onConnectionLost);
   try {
     await client.query("BEGIN");
     const result = await work(new SqlTransaction(client));
@@ -68,6 +75,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: SqlTransaction)
     });
     throw error;
   } finally {
+    client.off("error", onConnectionLost);
     client.release(broken);
   }
 }

@@ -114,9 +114,12 @@ export class OutboxRelay {
 
   private async drainLoop(): Promise<void> {
     if (!this.running || !(await this.tryLead())) return;
+    // The connection this drain leads on; if it is lost meanwhile its next query fails (and the
+    // next drain reconnects), rather than the drain reading a field that was just cleared.
+    const listener = this.listener!;
     do {
       this.drainAgain = false;
-      const { rows } = await this.listener!.query<{ id: string; topic: string; key: string; payload: Record<string, unknown>; headers: Record<string, string> }>(
+      const { rows } = await listener.query<{ id: string; topic: string; key: string; payload: Record<string, unknown>; headers: Record<string, string> }>(
         // `o.id`, not `id`: a bare name in ORDER BY means the output column, here the text, which sorts "10" before "9".
         `SELECT o.id::text AS id, o.topic, o.key, o.payload, o.headers FROM ${this.table} AS o ORDER BY o.id LIMIT $1`,
         [this.batchSize],
@@ -127,7 +130,7 @@ export class OutboxRelay {
         return;
       }
       await this.options.publish(rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName })));
-      await this.listener!.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
+      await listener.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       if (rows.length === this.batchSize) this.drainAgain = true;
     } while (this.drainAgain && this.running);
   }

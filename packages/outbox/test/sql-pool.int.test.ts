@@ -39,6 +39,36 @@ test("an idle connection killed by the server (a restart, a failover) is dropped
   }
 });
 
+test("a connection killed by the server while its transaction waits between statements fails that transaction, not the process", async () => {
+  const name = `pool-${randomUUID().slice(0, 8)}`;
+  const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 2, name, logger: silentLogger });
+  const uncaught: unknown[] = [];
+  const onUncaught = (error: unknown) => uncaught.push(error);
+  process.on("uncaughtException", onUncaught);
+  try {
+    const transaction = inTransaction(pool, async (tx) => {
+      await tx.query("SELECT 1");
+      // The server goes away while the transaction's connection is checked out but idle.
+      const admin = new pg.Client(parseDatabaseUrl(db.databaseUrl));
+      await admin.connect();
+      try {
+        await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
+      } finally {
+        await admin.end();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await tx.query("SELECT 2");
+    });
+    await expect(transaction).rejects.toThrow();
+    expect(uncaught).toEqual([]);
+    // The broken connection was not handed back: the next transaction works.
+    expect(await inTransaction(pool, async (tx) => (await tx.query<{ ok: number }>("SELECT 1 AS ok"))[0])).toEqual({ ok: 1 });
+  } finally {
+    process.off("uncaughtException", onUncaught);
+    await pool.end();
+  }
+});
+
 test("a transaction that throws is rolled back, and per-order locks of two services do not wait on each other", async () => {
   const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 3, name: "pool-tx", logger: silentLogger });
   try {

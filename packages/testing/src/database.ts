@@ -3,15 +3,25 @@ import { readdirSync, readFileSync, existsSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 
-const admin = { host: process.env.PGHOST ?? "127.0.0.1", port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? "postgres", password: process.env.PGPASSWORD ?? "" };
+export interface PostgresServer {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+const sharedServer: PostgresServer = { host: process.env.PGHOST ?? "127.0.0.1", port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? "postgres", password: process.env.PGPASSWORD ?? "" };
 export const TEST_DATABASE = process.env.TEST_DATABASE ?? "ecommerce_test";
 
-async function ensureTestDatabase(): Promise<void> {
+async function ensureTestDatabase(admin: PostgresServer): Promise<void> {
   const client = new pg.Client({ ...admin, database: "postgres" });
   await client.connect();
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [TEST_DATABASE]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${TEST_DATABASE}"`).catch((e: { code?: string }) => { if (e.code !== "42P04") throw e; });
+    if (!rowCount) await client.query(`CREATE DATABASE "${TEST_DATABASE}"`).catch((e: { code?: string }) => {
+      // Created meanwhile by a concurrent caller: 42P04, or 23505 when both passed the check at once.
+      if (e.code !== "42P04" && e.code !== "23505") throw e;
+    });
   } finally {
     await client.end();
   }
@@ -28,10 +38,12 @@ export interface TestSchema {
 
 /**
  * A fresh PostgreSQL schema with the service's migrations applied, one per test file, so test
- * files run in parallel without seeing each other's rows.
+ * files run in parallel without seeing each other's rows. `server` is the machine's shared
+ * PostgreSQL unless a test brings its own (to break it, see throwaway.ts).
  */
-export async function createTestSchema(options: { migrationsDir?: string; sql?: string; label?: string }): Promise<TestSchema> {
-  await ensureTestDatabase();
+export async function createTestSchema(options: { migrationsDir?: string; sql?: string; label?: string; server?: PostgresServer }): Promise<TestSchema> {
+  const admin = options.server ?? sharedServer;
+  await ensureTestDatabase(admin);
   const schema = `t_${(options.label ?? "test").replace(/[^a-z0-9]/gi, "").toLowerCase().slice(0, 20)}_${randomBytes(4).toString("hex")}`;
   const connection = { ...admin, database: TEST_DATABASE };
   const pool = new pg.Pool({ ...connection, max: 3, options: `-c search_path="${schema}"` });
