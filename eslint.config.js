@@ -37,7 +37,7 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: ["express", "pg", "kafkajs", "ioredis", "redlock", "opossum", "prom-client", "@shop/outbox", "@shop/kafka", "@shop/http-kit", "node:http", "node:net"].map((name) => ({
+          paths: ["express", "pg", "kafkajs", "ioredis", "redlock", "opossum", "prom-client", "@shop/outbox", "@shop/kafka", "@shop/http-kit", "@shop/service-kit", "node:http", "node:net"].map((name) => ({
             name,
             message: "src/domain holds rules and use cases only; effects go behind a port (domain/ports.ts) implemented in src/data or src/clients",
           })),

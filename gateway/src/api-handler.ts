@@ -17,7 +17,13 @@ export interface RequestContext {
   traceparent: string;
   requestId: string;
   route: string;
+  /** The caller's user id once the token is checked, and the order the path names (for the access log). */
+  userId?: string;
+  orderId?: string;
 }
+
+/** Which limiter refused a request: a user's writes (Redis) or a client address without a token (in process). */
+export type RateLimiterKind = "user" | "client";
 
 export interface ApiHandlerDeps {
   /** Enabled upstreams only; a route to any other answers 503. */
@@ -30,6 +36,8 @@ export interface ApiHandlerDeps {
   cors: CorsPolicy;
   /** Largest request body read and forwarded. */
   bodyLimitBytes: number;
+  /** Told of every 429 (the rejections counter). */
+  onRateLimited?: (limiter: RateLimiterKind) => void;
 }
 
 const SUPPORTED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]);
@@ -88,11 +96,15 @@ const rateLimited = (detail: string, retryAfterSeconds: number): Refusal => ({ s
 async function rateRefusal(deps: ApiHandlerDeps, req: IncomingMessage, identity: Identity | undefined): Promise<Refusal | undefined> {
   if (!identity) {
     const decision = deps.clientRateLimiter?.(req.socket.remoteAddress ?? "unknown");
-    return decision && !decision.allowed ? rateLimited("too many requests from this client; slow down or sign in", decision.retryAfterSeconds) : undefined;
+    if (!decision || decision.allowed) return undefined;
+    deps.onRateLimited?.("client");
+    return rateLimited("too many requests from this client; slow down or sign in", decision.retryAfterSeconds);
   }
   if (!deps.rateLimiter || identity.isAdmin || !WRITE_METHODS.has(req.method!)) return undefined;
   const decision = await deps.rateLimiter(identity.userId);
-  return decision.allowed ? undefined : rateLimited("too many write requests; slow down", decision.retryAfterSeconds);
+  if (decision.allowed) return undefined;
+  deps.onRateLimited?.("user");
+  return rateLimited("too many write requests; slow down", decision.retryAfterSeconds);
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -132,8 +144,10 @@ export function createApiHandler(deps: ApiHandlerDeps): (req: IncomingMessage, r
     const match = matchRoute(method, path);
     if (!match) return writeProblem(res, traceId, 404, "NOT_FOUND", `no route for ${method} ${path}`);
     context.route = match.route;
+    if (match.route.endsWith("/:orderId")) context.orderId = path.split("/").filter(Boolean).at(-1);
 
     const { identity, refusal: authRefusal } = await identify(deps.verifyToken, req.headers.authorization, match);
+    context.userId = identity?.userId;
     const refusal = authRefusal ?? accessRefusal(match, identity);
     if (refusal) return writeRefusal(res, traceId, refusal);
 

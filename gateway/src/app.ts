@@ -1,7 +1,8 @@
 import type { RequestListener } from "node:http";
-import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { requestDurationHistogram, requestIdFrom, type ReadinessCheck } from "@shop/http-kit";
-import { runWithTrace, toTraceparent, traceFromTraceparent, type Logger } from "@shop/logging";
+import { accessLogLevel } from "@shop/config";
+import { runWithTrace, toTraceparent, traceFromTraceparent, type LevelWithSilent, type Logger } from "@shop/logging";
 import { createApiHandler, type RequestContext } from "./api-handler.ts";
 import type { TokenVerifier } from "@shop/auth";
 import type { ClientRateLimiter } from "./client-rate-limit.ts";
@@ -35,6 +36,8 @@ export interface GatewayAppDeps {
    */
   readiness?: Record<string, ReadinessCheck>;
   metrics?: Registry;
+  /** The level of the per-request access line; by default `ACCESS_LOG_LEVEL` (info). */
+  accessLogLevel?: LevelWithSilent;
 }
 
 const OPS_ROUTES = new Set(["/readyz", "/metrics", "/openapi.json", "/docs"]);
@@ -68,6 +71,14 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
       for (const [name, upstream] of deps.upstreams) this.set({ upstream: name }, upstream.circuitOpen ? 1 : 0);
     },
   });
+  const rateLimited = new Counter({
+    name: "gateway_rate_limit_rejections_total",
+    help: "Requests answered 429, by limiter (user: a user's writes; client: an address without a token)",
+    labelNames: ["limiter"],
+    registers: [registry],
+  });
+  for (const limiter of ["user", "client"]) rateLimited.inc({ limiter }, 0);
+  const accessLevel = deps.accessLogLevel ?? accessLogLevel();
 
   const ops = createOpsApp({
     logger: deps.logger,
@@ -84,6 +95,7 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     clientRateLimiter: deps.clientRateLimiter,
     cors,
     bodyLimitBytes: deps.requestBodyLimitBytes ?? 64 * 1024,
+    onRateLimited: (limiter) => rateLimited.inc({ limiter }),
   });
 
   return (req, res) => {
@@ -108,7 +120,12 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     if (req.headers.authorization !== undefined) res.setHeader("cache-control", "no-store");
     const context: RequestContext = { path, traceId: trace.traceId, traceparent, requestId, route: "unmatched" };
     res.once("finish", () => {
-      duration.observe({ service: "gateway", method: req.method, route: context.route, status: res.statusCode }, (performance.now() - started) / 1000);
+      const seconds = (performance.now() - started) / 1000;
+      duration.observe({ service: "gateway", method: req.method, route: context.route, status: res.statusCode }, seconds);
+      // One line per request with its trace id, as the services write theirs (not for /metrics and /readyz scrapes).
+      if (accessLevel !== "silent" && path !== "/metrics" && path !== "/readyz") {
+        deps.logger[accessLevel]({ traceId: trace.traceId, requestId, method: req.method, route: context.route, status: res.statusCode, durationMs: Math.round(seconds * 1e5) / 100, userId: context.userId, orderId: context.orderId }, "request");
+      }
     });
 
     runWithTrace(trace, () => {

@@ -41,12 +41,12 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ SERVICE_TOKEN_SECRET:
   /** Writes a user may send at once before the sustained rate applies. */
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(40),
   /** Upstream inactivity (no bytes either way) after which a request fails with 504. */
-  UPSTREAM_TIMEOUT_MS: z.coerce.number().int().min(1).default(15_000),
+  UPSTREAM_TIMEOUT_MS: configFields.millis(15_000, { min: 1 }),
   /** Requests in the breaker's 10 s window before failures can open it, so one early error does not. */
   BREAKER_VOLUME_THRESHOLD: z.coerce.number().int().min(0).default(10),
   BREAKER_ERROR_PERCENTAGE: z.coerce.number().min(1).max(100).default(50),
   /** How long an open breaker fails fast before letting one trial request through. */
-  BREAKER_RESET_MS: z.coerce.number().int().min(100).default(10_000),
+  BREAKER_RESET_MS: configFields.millis(10_000, { min: 100 }),
   /** Largest request body the gateway buffers and forwards; beyond it the answer is 413 (the services accept 64 KiB of JSON). */
   REQUEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(64 * 1024),
   /** Sustained requests per second and client address without a valid token (switched off with RATE_LIMIT_ENABLED=false). */

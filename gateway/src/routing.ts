@@ -74,15 +74,24 @@ export function matchRoute(method: string, path: string): RouteMatch | undefined
   if (first === undefined) return undefined;
 
   const browse = browseRoutes.get(first);
-  if (browse) return method === "GET" || method === "HEAD" ? browse.read : browse.write;
+  if (browse) return named(method === "GET" || method === "HEAD" ? browse.read : browse.write, segments);
 
-  if (first === "admin") return second === undefined ? undefined : adminRoutes.get(second);
+  if (first === "admin") {
+    const admin = second === undefined ? undefined : adminRoutes.get(second);
+    return admin && named(admin, segments);
+  }
 
   if (first === "users" && second && third !== undefined) {
     const user = userRoutes.get(third);
-    if (user) return { upstream: user.upstream, access: "user", route: user.label, userId: second };
+    if (user) return { upstream: user.upstream, access: "user", route: apiRouteOf(segments) ?? user.label, userId: second };
   }
   return undefined;
+}
+
+/** The match labelled with the API operation's own path when there is one (the resource's otherwise). */
+function named(match: RouteMatch, segments: string[]): RouteMatch {
+  const route = apiRouteOf(segments);
+  return route === undefined || route === match.route ? match : { ...match, route };
 }
 
 /**
@@ -107,7 +116,27 @@ const API_PATHS: ReadonlyArray<readonly [template: string, methods: readonly str
   ["users/{userId}/orders/{orderId}", ["GET"]],
   ["users/{userId}/payments", ["GET"]],
 ];
-const API_TEMPLATES = API_PATHS.map(([template, methods]) => ({ segments: template.split("/"), methods }));
+const API_TEMPLATES = API_PATHS.map(([template, methods]) => {
+  const segments = template.split("/");
+  return { segments, methods, literals: segments.filter((s) => !s.startsWith("{")).length, route: `${PREFIX}${template.replace(/\{(\w+)\}/g, ":$1")}` };
+});
+
+/**
+ * The API path a request's segments (after `/api/v1/`) fall under, Express style
+ * (`/api/v1/users/:userId/balance/history`): the metrics' route label, one per operation path, so
+ * that `/balance/history` is not counted as `/balance`. Undefined when no path of the API matches.
+ */
+function apiRouteOf(segments: string[]): string | undefined {
+  const length = segments.at(-1) === "" ? segments.length - 1 : segments.length;
+  // Literal segments win over parameters (`products/top` over `products/{productId}`).
+  let best: (typeof API_TEMPLATES)[number] | undefined;
+  for (const template of API_TEMPLATES) {
+    if (template.segments.length !== length) continue;
+    if (!template.segments.every((t, i) => t.startsWith("{") || t === segments[i])) continue;
+    if (!best || template.literals > best.literals) best = template;
+  }
+  return best?.route;
+}
 
 /** The public API's operations as `METHOD /api/v1/…` with `{name}` parameters, for tests and tools. */
 export const apiOperations = (): string[] => API_PATHS.flatMap(([template, methods]) => methods.map((m) => `${m} ${PREFIX}${template}`));

@@ -2,11 +2,13 @@ import { isValidUserId, matchRoute } from "../src/routing.ts";
 
 test.each([
   ["GET", "/api/v1/users/u1/balance", "wallet", "/api/v1/users/:userId/balance"],
-  ["POST", "/api/v1/users/u1/balance/charges", "wallet", "/api/v1/users/:userId/balance"],
-  ["GET", "/api/v1/users/u1/balance/history", "wallet", "/api/v1/users/:userId/balance"],
+  ["POST", "/api/v1/users/u1/balance/charges", "wallet", "/api/v1/users/:userId/balance/charges"],
+  ["GET", "/api/v1/users/u1/balance/history", "wallet", "/api/v1/users/:userId/balance/history"],
   ["POST", "/api/v1/users/u1/coupons", "coupon", "/api/v1/users/:userId/coupons"],
   ["POST", "/api/v1/users/u1/orders", "order", "/api/v1/users/:userId/orders"],
-  ["GET", "/api/v1/users/u1/orders/o-9", "order", "/api/v1/users/:userId/orders"],
+  ["GET", "/api/v1/users/u1/orders/o-9", "order", "/api/v1/users/:userId/orders/:orderId"],
+  // Not an operation of the API (the upstream answers 404): labelled by its resource, never by its path.
+  ["GET", "/api/v1/users/u1/orders/o-9/items", "order", "/api/v1/users/:userId/orders"],
   ["GET", "/api/v1/users/u1/payments", "payment", "/api/v1/users/:userId/payments"],
 ])("%s %s is user-scoped on %s", (method, path, upstream, route) => {
   expect(matchRoute(method, path)).toEqual({ upstream, access: "user", route, userId: "u1" });
@@ -21,6 +23,18 @@ test.each([
   ["GET", "/api/v1/coupons/c-1", "coupon"],
 ])("%s %s is public on %s", (method, path, upstream) => {
   expect(matchRoute(method, path)).toMatchObject({ upstream, access: "public" });
+});
+
+test.each([
+  ["GET", "/api/v1/products", "/api/v1/products"],
+  ["GET", "/api/v1/products/top", "/api/v1/products/top"],
+  ["GET", "/api/v1/products/p-1", "/api/v1/products/:productId"],
+  ["GET", "/api/v1/products/", "/api/v1/products"],
+  ["GET", "/api/v1/coupons/c-1", "/api/v1/coupons/:couponId"],
+  ["PATCH", "/api/v1/admin/products/p-1", "/api/v1/admin/products/:productId"],
+  ["POST", "/api/v1/admin/coupons", "/api/v1/admin/coupons"],
+])("%s %s is labelled %s in the metrics", (method, path, route) => {
+  expect(matchRoute(method, path)?.route).toBe(route);
 });
 
 test("writes under the public resources still need a token", () => {

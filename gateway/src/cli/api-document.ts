@@ -2,11 +2,12 @@
 // examples) the way the gateway merges what the running services serve. Build-time only: the
 // running gateway never loads the services' code.
 import { openApiDocument } from "@shop/http-kit";
-import { catalogErrorStatuses } from "../../../services/catalog/src/domain/errors.ts";
+import { catalogErrorStatuses } from "../../../services/catalog/src/http/error-statuses.ts";
 import { catalogRoutes } from "../../../services/catalog/src/http/routes.ts";
-import { couponErrorStatuses } from "../../../services/coupon/src/domain/errors.ts";
+import { couponErrorStatuses } from "../../../services/coupon/src/http/error-statuses.ts";
 import { couponRoutes } from "../../../services/coupon/src/http/routes.ts";
-import { orderErrorStatuses, orderRoutes } from "../../../services/order/src/http/routes.ts";
+import { orderErrorStatuses } from "../../../services/order/src/http/error-statuses.ts";
+import { orderRoutes } from "../../../services/order/src/http/routes.ts";
 import { paymentRoutes } from "../../../services/payment/src/http/routes.ts";
 import { walletRoutes } from "../../../services/wallet/src/http/routes.ts";
 import { mergeDocuments, type ApiDocument } from "../openapi.ts";

@@ -64,6 +64,8 @@ const callerAuthFields = {
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** The level of the access log line every request gets (with its trace id); `silent` switches it off. */
+  ACCESS_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   HOST: z.string().default("127.0.0.1"),
   KAFKA_BROKERS: z
     .string()
@@ -76,7 +78,24 @@ export const baseConfigSchema = z.object({
   ...callerAuthFields,
 });
 
-export const configFields = { port, bool };
+/**
+ * A duration in milliseconds. `min` defaults to 0 and there is no upper bound unless one is given:
+ * each key states the bounds that make sense for it.
+ */
+const millis = (fallback: number, bounds: { min?: number; max?: number } = {}) => {
+  const atLeast = z.coerce.number().int().min(bounds.min ?? 0);
+  return (bounds.max === undefined ? atLeast : atLeast.max(bounds.max)).default(fallback);
+};
+
+export const configFields = { port, bool, millis };
+
+/**
+ * This process's `ACCESS_LOG_LEVEL`, checked like the rest of its configuration, for the HTTP edges
+ * whose factories get no configuration object.
+ */
+export function accessLogLevel(env: Record<string, string | undefined> = process.env): z.infer<typeof baseConfigSchema>["ACCESS_LOG_LEVEL"] {
+  return loadConfig(baseConfigSchema.pick({ ACCESS_LOG_LEVEL: true }), env).ACCESS_LOG_LEVEL;
+}
 
 export interface DatabaseLocation {
   host: string;

@@ -1,6 +1,7 @@
 import express, { type Express, type RequestHandler } from "express";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { runWithTrace, traceFromTraceparent, toTraceparent, type Logger } from "@shop/logging";
+import { accessLogLevel } from "@shop/config";
+import { runWithTrace, traceFromTraceparent, toTraceparent, type LevelWithSilent, type Logger } from "@shop/logging";
 import { jsonBodyParser } from "./body.ts";
 import { errorHandler, notFoundHandler } from "./errors.ts";
 import { methodNotAllowedFallback } from "./path-matching.ts";
@@ -27,6 +28,38 @@ export interface ServiceAppOptions {
   /** Checks callers' tokens and service credentials; needed as soon as one route is not public. */
   auth?: CallerAuthenticator;
   metrics?: Registry;
+  /** The level of the per-request access line; by default the process's `ACCESS_LOG_LEVEL` (info). */
+  accessLogLevel?: LevelWithSilent;
+}
+
+/** Probes and scrapes come every few seconds from machines: they would drown the requests people made. */
+const UNLOGGED_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
+
+/**
+ * One line per request once its answer is sent: method, route, status, duration, the trace and
+ * request ids, and the ids the path named or the request created (an order's), so that a trace id
+ * or an order id found anywhere leads to the request. Not for the probes and /metrics.
+ */
+export function accessLog(logger: Logger, level: LevelWithSilent): RequestHandler {
+  if (level === "silent") return (_req, _res, next) => next();
+  return (req, res, next) => {
+    if (UNLOGGED_PATHS.has(req.path)) return next();
+    const started = process.hrtime.bigint();
+    res.once("finish", () => {
+      const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
+      const fields = {
+        ...(res.locals.logFields as Record<string, string> | undefined),
+        traceId: res.locals.traceId as string,
+        requestId: res.getHeader("x-request-id"),
+        method: req.method,
+        route: (res.locals.route as string | undefined) ?? "unmatched",
+        status: res.statusCode,
+        durationMs,
+      };
+      logger[level](fields, "request");
+    });
+    next();
+  };
 }
 
 /** Request id + W3C trace context: continues the caller's trace and echoes both back. */
@@ -91,6 +124,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   app.use(traceMiddleware());
   app.use(metricsMiddleware(registry, options.service));
+  app.use(accessLog(options.logger, options.accessLogLevel ?? accessLogLevel()));
   app.use(jsonBodyParser());
 
   app.get("/healthz", (_req, res) => {

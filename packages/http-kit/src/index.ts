@@ -1,4 +1,4 @@
-export { createServiceApp, checkReadiness, requestDurationHistogram, type ServiceAppOptions, type ReadinessCheck } from "./app.ts";
+export { createServiceApp, checkReadiness, requestDurationHistogram, accessLog, type ServiceAppOptions, type ReadinessCheck } from "./app.ts";
 export { errorHandler, notFoundHandler, commonErrorStatuses } from "./errors.ts";
 export { problem, sendProblem, type Problem } from "./problem.ts";
 export { defineRoute, routerFor, type RouteSpec, type HttpResult, type ProblemExample } from "./routes.ts";

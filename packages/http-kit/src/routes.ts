@@ -84,10 +84,19 @@ export function routerFor(routes: RouteSpec[], guard: (route: RouteSpec) => Requ
   router.use(percentEncodingGuard(routes));
   for (const route of routes) {
     const checkCaller = guard(route);
-    router[route.method](route.path, ...(checkCaller ? [checkCaller] : []), async (req: Request, res: Response) => {
-      const input = validatedInput(route, req);
+    // Named before the caller check and the validation, so that their 401/403/400 answers are
+    // labelled with the route they were for, not `unmatched`.
+    const nameRoute: RequestHandler = (req, res, next) => {
       res.locals.route = route.path;
+      res.locals.logFields = { ...req.params };
+      next();
+    };
+    router[route.method](route.path, nameRoute, ...(checkCaller ? [checkCaller] : []), async (req: Request, res: Response) => {
+      const input = validatedInput(route, req);
       const result = await route.handler(input, { req, res });
+      // An id the request created (an order's) goes into its access log line, as the path's ids do.
+      const created = (result.body as { orderId?: unknown } | undefined)?.orderId;
+      if (typeof created === "string") res.locals.logFields = { ...(res.locals.logFields as object), orderId: created };
       if (result.headers) res.set(result.headers);
       if (result.body === undefined) res.status(result.status).end();
       else res.status(result.status).json(result.body);

@@ -8,6 +8,27 @@ const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
+type Level = "error" | "warn" | "info" | "debug";
+
+// What kafkajs reports while a consumer group rebalances (a member joins, leaves or restarts, the
+// coordinator moves): its error codes, and the runner's own messages about re-joining.
+const REBALANCING = /group is rebalancing|rejoin is needed|re-joining|not the correct coordinator|generation id is not valid|coordinator is loading|coordinator is not available/i;
+
+/**
+ * The level a kafkajs log entry is written at. A group rebalance is routine (every deploy, scale-up
+ * or restart of a member causes one) and kafkajs recovers by itself, yet it logs the refused
+ * heartbeats and commits at error level: those become info, a member the coordinator forgot
+ * (it re-joins, its partitions are redelivered) a warning. Everything else keeps kafkajs' level.
+ */
+export function kafkaLogLevel(level: number, message: string, error?: unknown): Level {
+  const mapped = levels[level] ?? "info";
+  if (mapped !== "error" && mapped !== "warn") return mapped;
+  const text = `${message} ${typeof error === "string" ? error : ""}`;
+  if (/not aware of this member/i.test(text)) return "warn";
+  if (REBALANCING.test(text)) return "info";
+  return mapped;
+}
+
 export function createKafka(clientId: string, brokers: string[], logger: Logger): Kafka {
   return new Kafka({
     clientId,
@@ -22,7 +43,7 @@ export function createKafka(clientId: string, brokers: string[], logger: Logger)
       () =>
       ({ level, log }: LogEntry) => {
         const { message, ...rest } = log;
-        logger[levels[level] ?? "info"]({ kafka: rest }, message);
+        logger[kafkaLogLevel(level, message, rest.error)]({ kafka: rest }, message);
       },
   });
 }

@@ -47,6 +47,25 @@ export interface EventConsumerOptions {
   maxBatchSize?: number;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /** Told of retries and dead letters as they happen (the service's metrics). */
+  observer?: ConsumerObserver;
+}
+
+/** What a consumer reports as it works; every method is optional and must not throw. */
+export interface ConsumerObserver {
+  /** A failed attempt that will be retried: `transient` (a dependency away) or `permanent` (attempts counted). */
+  retrying?(kind: RetryKind, topic: string): void;
+  /** A record parked on the dead-letter topic. */
+  deadLettered?(originalTopic: string): void;
+}
+
+export type RetryKind = "transient" | "permanent";
+
+/** A partition whose records are being retried right now. */
+export interface RetryingPartition {
+  topic: string;
+  partition: number;
+  kind: RetryKind;
 }
 
 /** A partition whose records keep failing with a transient fault: it waits, it does not skip ahead. */
@@ -95,11 +114,16 @@ export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly eventByTopic = new Map<string, EventName>();
   private readonly stuck = new Map<string, StuckPartition>();
+  private readonly retrying = new Map<string, RetryingPartition>();
+  /** Partitions the group gave this member, with the next offset it has to handle once it handled some. */
+  private readonly assigned = new Map<string, { topic: string; partition: number; next?: number }>();
   readonly deadLetterTopic: string;
+  readonly groupId: string;
 
   constructor(private readonly options: EventConsumerOptions) {
+    this.groupId = `${options.topicPrefix}${options.service}`;
     this.consumer = options.kafka.consumer({
-      groupId: `${options.topicPrefix}${options.service}`,
+      groupId: this.groupId,
       sessionTimeout: 10_000,
       heartbeatInterval: 1_000,
       maxWaitTimeInMs: 100,
@@ -119,7 +143,29 @@ export class EventConsumer {
     return [...this.stuck.values()];
   }
 
+  /**
+   * The partitions this member holds and, for those it has handled records of, the next offset to
+   * handle. Offsets are committed once a second, so for lag this is fresher than the group's
+   * committed offset (which stays behind while no more records arrive).
+   */
+  assignedPartitions(): { topic: string; partition: number; next?: number }[] {
+    return [...this.assigned.values()].map((p) => ({ ...p }));
+  }
+
+  /** Partitions between two attempts at a failed record, whatever the failure (for metrics). */
+  retryingPartitions(): RetryingPartition[] {
+    return [...this.retrying.values()];
+  }
+
   async start(): Promise<void> {
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const previous = new Map(this.assigned);
+      this.assigned.clear();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) this.assigned.set(`${topic}/${partition}`, previous.get(`${topic}/${partition}`) ?? { topic, partition });
+      }
+    });
+    this.consumer.on(this.consumer.events.STOP, () => this.assigned.clear());
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.topics, fromBeginning: this.options.fromBeginning ?? true });
     const maxBatchSize = this.options.maxBatchSize ?? 100;
@@ -143,7 +189,10 @@ export class EventConsumer {
             if (error instanceof ConsumptionInterrupted) return;
             throw error;
           }
-          payload.resolveOffset(chunk[chunk.length - 1]!.offset);
+          const last = chunk[chunk.length - 1]!.offset;
+          payload.resolveOffset(last);
+          const position = this.assigned.get(`${batch.topic}/${batch.partition}`);
+          if (position) position.next = Number(last) + 1;
           await payload.commitOffsetsIfNecessary();
           await payload.heartbeat();
         }
@@ -230,6 +279,9 @@ export class EventConsumer {
             if (maxAttempts > 1) this.options.logger.warn({ err: error, topic, partition, offset: first.offset, attempt }, "event handler failed");
             return { ok: false, error, attempts: permanentFailures };
           }
+          const kind: RetryKind = transient ? "transient" : "permanent";
+          this.retrying.set(stuckKey, { topic, partition, kind });
+          this.options.observer?.retrying?.(kind, topic);
           if (transient) {
             const since = this.stuck.get(stuckKey)?.since ?? new Date();
             this.stuck.set(stuckKey, { topic, partition, offset: first.offset, since, attempts: attempt, reason: transient });
@@ -245,6 +297,7 @@ export class EventConsumer {
       }
     } finally {
       this.stuck.delete(stuckKey);
+      this.retrying.delete(stuckKey);
     }
   }
 
@@ -267,5 +320,6 @@ export class EventConsumer {
         },
       },
     ]);
+    this.options.observer?.deadLettered?.(topic);
   }
 }

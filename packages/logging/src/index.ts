@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { randomBytes } from "node:crypto";
 import { pino, type Logger, type LevelWithSilent } from "pino";
 
-export type { Logger };
+export type { Logger, LevelWithSilent };
 
 /** W3C trace context of the work in progress: an HTTP request or a consumed event. */
 export interface TraceContext {

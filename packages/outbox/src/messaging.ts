@@ -2,8 +2,10 @@ import type { DatabaseLocation } from "@shop/config";
 import { topicOf, type EventName } from "@shop/events";
 import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type BatchEventHandlers, type EventHandlers } from "@shop/kafka";
 import type { Logger } from "@shop/logging";
-import { Gauge, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { consumerObserverMetrics, registerBrokerGauges, registerConsumerGauges, registerOutboxGauges } from "./messaging-metrics.ts";
 import { OutboxRelay } from "./relay.ts";
+import { SagaOutcomeMetrics } from "./saga-outcomes.ts";
 
 export interface MessagingOptions {
   service: string;
@@ -17,7 +19,10 @@ export interface MessagingOptions {
   handlers?: EventHandlers;
   batchHandlers?: BatchEventHandlers;
   logger: Logger;
-  /** Where the consumer's gauges go (the service's /metrics). */
+  /**
+   * Where the messaging metrics go (the service's /metrics): consumer lag, retries, dead letters,
+   * outbox backlog, and for the service that publishes OrderCompleted/OrderFailed the saga outcomes.
+   */
   metrics?: Registry;
   consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number; maxBatchSize?: number; partitionsConsumedConcurrently?: number };
 }
@@ -45,12 +50,17 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
 
   const publisher = new EventPublisher(kafka, codec);
   const { schema, ...connection } = options.database;
+  const { metrics } = options;
+  const endsSagas = options.publishes.includes("OrderCompleted") || options.publishes.includes("OrderFailed");
+  const sagaOutcomes = metrics && endsSagas ? new SagaOutcomeMetrics(metrics, service) : undefined;
   const relay = new OutboxRelay({
     connection,
     schema,
     logger,
     publish: (records) => publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
+    onPublished: sagaOutcomes && ((records) => sagaOutcomes.observe(records)),
   });
+  if (metrics) registerOutboxGauges(metrics, service, relay, logger);
   const admin = kafka.admin();
   let consumer: EventConsumer | undefined;
   const stop = async () => {
@@ -63,8 +73,12 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     await publisher.connect();
     await relay.start();
     if (consumed.length) {
-      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, batchHandlers: options.batchHandlers, ...options.consumerOptions });
-      if (options.metrics) registerStuckPartitionGauges(options.metrics, consumer);
+      const observer = metrics && consumerObserverMetrics(metrics, service);
+      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, batchHandlers: options.batchHandlers, observer, ...options.consumerOptions });
+      if (metrics) {
+        registerConsumerGauges(metrics, service, consumer);
+        registerBrokerGauges(metrics, { service, admin, consumer, logger });
+      }
       await consumer.start();
     }
     await admin.connect();
@@ -83,25 +97,4 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     },
     stop,
   };
-}
-
-/** What an operator watches while PostgreSQL, the broker or the registry is away: partitions holding their place and retrying. */
-function registerStuckPartitionGauges(registry: Registry, consumer: EventConsumer): void {
-  new Gauge({
-    name: "saga_consumer_stuck_partitions",
-    help: "Partitions retrying a transient failure (a dependency away); they hold their place until it passes",
-    registers: [registry],
-    collect() {
-      this.set(consumer.stuckPartitions().length);
-    },
-  });
-  new Gauge({
-    name: "saga_consumer_stuck_seconds",
-    help: "How long the longest-stuck partition has been retrying (0 when none is)",
-    registers: [registry],
-    collect() {
-      const since = consumer.stuckPartitions().map((stuck) => stuck.since.getTime());
-      this.set(since.length ? (Date.now() - Math.min(...since)) / 1000 : 0);
-    },
-  });
 }

@@ -22,6 +22,14 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (e.g. after a lost connection). */
   pollIntervalMs?: number;
+  /** Told of each batch once the broker acknowledged it (metrics); must not throw. */
+  onPublished?: (records: RelayRecord[]) => void;
+}
+
+/** What waits in the outbox: rows not yet published, and how long the oldest has waited. */
+export interface OutboxBacklog {
+  rows: number;
+  oldestAgeSeconds: number;
 }
 
 /**
@@ -64,6 +72,19 @@ export class OutboxRelay {
     await this.listener?.end().catch(() => {});
     this.listener = undefined;
     this.isLeader = false;
+  }
+
+  /**
+   * Counts the rows waiting, on the relay's own connection (no pool connection is taken), with
+   * PostgreSQL's clock so that a skewed pod clock cannot age them. Any replica may ask, leader or not.
+   */
+  async backlog(): Promise<OutboxBacklog> {
+    const listener = this.listener;
+    if (!listener) throw new Error("the outbox relay is not connected");
+    const { rows } = await listener.query<{ rows: number; age: number | null }>(
+      `SELECT count(*)::int AS rows, extract(epoch FROM now() - min(o.created_at))::float8 AS age FROM ${this.table} AS o`,
+    );
+    return { rows: rows[0]?.rows ?? 0, oldestAgeSeconds: Math.max(0, rows[0]?.age ?? 0) };
   }
 
   /** Publishes everything committed so far (also what the NOTIFY path would do). */
@@ -129,7 +150,9 @@ export class OutboxRelay {
         if (this.drainAgain) continue;
         return;
       }
-      await this.options.publish(rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName })));
+      const records = rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName }));
+      await this.options.publish(records);
+      this.options.onPublished?.(records);
       await listener.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
       if (rows.length === this.batchSize) this.drainAgain = true;
     } while (this.drainAgain && this.running);

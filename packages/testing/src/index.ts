@@ -7,3 +7,4 @@ export { silentLogger } from "./logger.ts";
 export { build } from "./builders.ts";
 export { TestEventPublisher } from "./test-publisher.ts";
 export { describeTables, diffTableShapes, type TableShape } from "./table-shape.ts";
+export { metricValue } from "./metrics.ts";

@@ -4,7 +4,7 @@ import type { CallerAuthenticator } from "@shop/auth";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { CatalogService } from "./domain/catalog-service.ts";
-import { catalogErrorStatuses } from "./domain/errors.ts";
+import { catalogErrorStatuses } from "./http/error-statuses.ts";
 import { internalRoutes } from "./http/internal-routes.ts";
 import { catalogRoutes } from "./http/routes.ts";
 

@@ -13,11 +13,11 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   /** Before every Redis key; empty means TOPIC_PREFIX, so environments sharing a Redis stay apart. */
   REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default(""),
   /** How long a cached product may be served: bounds how old a shown stock can be (contract: 1 s). */
-  PRODUCT_CACHE_TTL_MS: z.coerce.number().int().min(1).max(1000).default(500),
+  PRODUCT_CACHE_TTL_MS: configFields.millis(500, { min: 1, max: 1000 }),
   /** How long a computed top-sellers ranking is served before it is merged again. */
-  TOP_SELLERS_CACHE_TTL_MS: z.coerce.number().int().min(1).max(4000).default(1000),
+  TOP_SELLERS_CACHE_TTL_MS: configFields.millis(1000, { min: 1, max: 4000 }),
   /** Lifetime of a day's sales sorted set; on expiry it is rebuilt from PostgreSQL (heals any drift). */
-  TOP_SELLERS_DAY_TTL_MS: z.coerce.number().int().min(1000).default(600_000),
+  TOP_SELLERS_DAY_TTL_MS: configFields.millis(600_000, { min: 1000 }),
 });
 
 export type CatalogConfig = z.infer<typeof catalogConfigSchema>;

@@ -1,15 +1,12 @@
 import { createCallerAuthenticator } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
-import { Resources, listen } from "@shop/http-kit";
-import { createLogger, type Logger } from "@shop/logging";
-import { Registry } from "prom-client";
-import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
+import { closeRedis, createRedis, defineService, isEntryPoint, runService, systemClock, whenReady } from "@shop/service-kit";
 import { createApp } from "./app.ts";
-import { loadCatalogConfig, redisKeyPrefix, type CatalogConfig } from "./config.ts";
+import { loadCatalogConfig, redisKeyPrefix } from "./config.ts";
 import { PgCatalogStore } from "./data/catalog-store.ts";
 import { RedisProductCache } from "./data/product-cache.ts";
-import { createRedis, whenReady } from "./data/redis.ts";
 import { RedisSalesRanking } from "./data/sales-ranking.ts";
 import { PgStockRepository } from "./data/stock-repository.ts";
 import { CatalogService } from "./domain/catalog-service.ts";
@@ -29,22 +26,22 @@ export interface RunningCatalog {
 }
 
 export interface StartOptions {
-  /** The clock of the top-sellers window (tests pin it). */
+  /** The clock of the domain (tests pin the top-sellers window with it). */
   now?: Clock;
 }
 
-/** Owns the port and every connection; `stop()` releases them in reverse order. */
-export async function start(
-  config: CatalogConfig = loadCatalogConfig(),
-  logger: Logger = createLogger("catalog", config.LOG_LEVEL),
-  options: StartOptions = {},
-): Promise<RunningCatalog> {
-  const resources = new Resources(logger);
-  try {
-    const now = options.now ?? (() => new Date());
+export const catalogService = defineService({
+  name: "catalog",
+  loadConfig: loadCatalogConfig,
+  start: async (config, ctx, options: StartOptions): Promise<Omit<RunningCatalog, "stop">> => {
+    const { logger } = ctx;
+    const now = options.now ?? systemClock;
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog", logger }), (p) => p.end());
-    const redis = resources.add("redis", createRedis(config.REDIS_URL, logger), (r) => r.disconnect());
+    const pool = ctx.own("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "catalog", logger }), (p) => p.end());
+    ctx.ready("postgres", () => pool.query("SELECT 1"));
+    // A cache: while Redis is away every read falls back to PostgreSQL, so commands fail fast.
+    const redis = ctx.own("redis", createRedis(config.REDIS_URL, { logger, whileDown: "serving from PostgreSQL", commandTimeoutMs: 500 }), closeRedis);
+    ctx.ready("redis", () => redis.ping());
     const keyPrefix = redisKeyPrefix(config);
     const store = new PgCatalogStore(pool);
     const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), {
@@ -63,56 +60,21 @@ export async function start(
     });
 
     if (config.SEED_DEMO_DATA) {
-      const inserted = await seedDemoCatalog(store);
+      const inserted = await seedDemoCatalog(store, now());
       if (inserted) logger.info({ inserted }, "seeded the demo catalog");
     }
     // A previous process may have died between a sale's commit and its Redis increment: rebuild.
     if (await whenReady(redis, 2_000)) await ranking.forget(topSellersWindow(now()).days);
     else logger.warn("redis not reachable at start; the catalog serves from PostgreSQL until it is");
 
-    const metrics = new Registry();
-    const messaging = config.EVENTS_ENABLED
-      ? await startMessaging({
-          service: "catalog",
-          brokers: config.KAFKA_BROKERS,
-          registryUrl: config.SCHEMA_REGISTRY_URL,
-          topicPrefix: config.TOPIC_PREFIX,
-          database,
-          publishes: ["StockReserved", "StockReservationFailed"],
-          batchHandlers: saga.batchHandlers(),
-          logger,
-          metrics,
-        }).then((m) => resources.add("messaging", m, (x) => x.stop()))
-      : undefined;
-    const app = createApp({
-      auth: createCallerAuthenticator(config),
-      catalog,
-      logger,
-      metrics,
-      readiness: {
-        postgres: () => pool.query("SELECT 1"),
-        redis: () => redis.ping(),
-        ...(messaging ? { kafka: () => messaging.ready() } : {}),
-      },
-    });
-    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (x) => x.close());
-    logger.info({ url: server.url }, "catalog service listening");
-    return {
-      url: server.url,
-      port: server.port,
-      catalog,
-      saga,
-      messaging,
-      stop: () => resources.releaseAll(),
-    };
-  } catch (error) {
-    // A start that fails half-way releases what it had opened (no relay or consumer left running).
-    await resources.releaseAll().catch(() => undefined);
-    throw error;
-  }
-}
+    const messaging = await ctx.messaging({ publishes: ["StockReserved", "StockReservationFailed"], batchHandlers: saga.batchHandlers() });
+    const app = createApp({ auth: createCallerAuthenticator(config), catalog, logger, metrics: ctx.metrics, readiness: ctx.readiness });
+    const server = await ctx.listen(app);
+    return { url: server.url, port: server.port, catalog, saga, messaging };
+  },
+});
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await start();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
-}
+/** Owns the port and every connection (tests start it on port 0); `stop()` releases them in reverse order. */
+export const start = catalogService.start;
+
+if (isEntryPoint(import.meta.url)) await runService(catalogService);

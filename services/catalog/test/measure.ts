@@ -26,7 +26,7 @@ const store = new PgCatalogStore(pool);
 const keyPrefix = uniqueTopicPrefix("measure");
 const ranking = new RedisSalesRanking(redis, (day) => store.daySalesSnapshot(day), { keyPrefix, dayTtlMs: 60_000, rankingTtlMs: 1000, logger: silentLogger });
 const productCache = new RedisProductCache(redis, keyPrefix, 500, silentLogger);
-const catalog = new CatalogService(store, productCache, ranking);
+const catalog = new CatalogService(store, productCache, ranking, () => new Date());
 
 const repository = new PgStockRepository(ranking, productCache);
 /** The same repository, but every batch first takes one lock shared by all orders. */

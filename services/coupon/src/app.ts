@@ -4,7 +4,7 @@ import type { Registry } from "prom-client";
 import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { CampaignService } from "./domain/campaign-service.ts";
-import { couponErrorStatuses } from "./domain/errors.ts";
+import { couponErrorStatuses } from "./http/error-statuses.ts";
 import type { IssueService } from "./domain/issue-service.ts";
 import type { ReservationService } from "./domain/reservation-service.ts";
 import { internalCouponRoutes } from "./http/internal-routes.ts";

@@ -5,7 +5,8 @@ import { createServiceApp, type ReadinessCheck } from "@shop/http-kit";
 import type { Logger } from "@shop/logging";
 import type { OrderService } from "./domain/order-service.ts";
 import { internalRoutes } from "./http/internal-routes.ts";
-import { orderErrorStatuses, orderRoutes } from "./http/routes.ts";
+import { orderErrorStatuses } from "./http/error-statuses.ts";
+import { orderRoutes } from "./http/routes.ts";
 
 export interface OrderAppDeps {
   /** Checks callers: every route but public reads needs a user token or a service credential. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { baseConfigSchema, configFields, databaseUrlSchema, loadConfig } from "@shop/config";
 
-const millis = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
+const { millis } = configFields;
 
 export const orderConfigSchema = baseConfigSchema.extend({
   PORT: configFields.port(3004),
@@ -15,20 +15,20 @@ export const orderConfigSchema = baseConfigSchema.extend({
   /** The coupon service reserves a user coupon for an order at placement. */
   COUPON_URL: z.url().default("http://127.0.0.1:3003"),
   /** Per call to the catalog or the coupon service; placement answers 503 rather than hang. */
-  UPSTREAM_TIMEOUT_MS: millis(2_000),
+  UPSTREAM_TIMEOUT_MS: millis(2_000, { min: 1 }),
   /** How long an open circuit rejects calls before one trial call is let through. */
-  UPSTREAM_BREAKER_RESET_MS: millis(10_000),
+  UPSTREAM_BREAKER_RESET_MS: millis(10_000, { min: 1 }),
   /** A PENDING order older than this fails with TIMEOUT. */
-  SAGA_TIMEOUT_MS: millis(30_000, 100),
+  SAGA_TIMEOUT_MS: millis(30_000, { min: 100 }),
   /** How often this instance looks for overdue orders (every instance may; rows are claimed with SKIP LOCKED). */
-  DEADLINE_SWEEP_INTERVAL_MS: millis(1_000, 10),
+  DEADLINE_SWEEP_INTERVAL_MS: millis(1_000, { min: 10 }),
   DEADLINE_SWEEPER_ENABLED: configFields.bool(true),
   /** Load shedding: refuse placement (503, Retry-After) while the saga backlog's head has waited longer than this; default a third of SAGA_TIMEOUT_MS. */
   ADMISSION_MAX_BACKLOG_AGE_MS: z.coerce.number().int().min(100).optional(),
   /** …or while more orders than this are PENDING. */
   ADMISSION_MAX_PENDING_ORDERS: z.coerce.number().int().min(1).default(5_000),
   /** How often the backlog is sampled; 0 switches load shedding off. */
-  ADMISSION_SAMPLE_INTERVAL_MS: z.coerce.number().int().min(0).default(250),
+  ADMISSION_SAMPLE_INTERVAL_MS: millis(250),
 });
 
 export type OrderConfig = z.infer<typeof orderConfigSchema>;

@@ -1,20 +1,19 @@
 import { createCallerAuthenticator, createServiceCredentials } from "@shop/auth";
 import { parseDatabaseUrl } from "@shop/config";
-import { listen, Resources } from "@shop/http-kit";
-import { createLogger, type Logger } from "@shop/logging";
-import { Registry } from "prom-client";
-import { createSqlPool, startMessaging, type Messaging } from "@shop/outbox";
+import { createSqlPool, type Messaging } from "@shop/outbox";
 import { ParticipantRunner } from "@shop/saga";
+import { defineService, isEntryPoint, runService, systemClock, type PeriodicJob } from "@shop/service-kit";
 import { createApp } from "./app.ts";
 import { HttpProductCatalog } from "./clients/catalog-client.ts";
 import { HttpCouponReservations } from "./clients/coupon-client.ts";
-import { loadOrderConfig, type OrderConfig } from "./config.ts";
+import { loadOrderConfig } from "./config.ts";
 import { PgOrderChangeFeed } from "./data/order-change-feed.ts";
 import { OrderSagaRepository } from "./data/order-saga-repository.ts";
 import { PgOrderStore } from "./data/order-store.ts";
 import { orderSagaParticipant, type OrderSagaEffect, type OrderSagaState } from "./domain/saga-participant.ts";
 import { OrderService } from "./domain/order-service.ts";
 import { admitPlacement } from "./domain/admission.ts";
+import type { Clock } from "./domain/ports.ts";
 import { BacklogSampler } from "./jobs/backlog-sampler.ts";
 import { DeadlineSweeper } from "./jobs/deadline-sweeper.ts";
 
@@ -24,27 +23,37 @@ export interface RunningOrder {
   orders: OrderService;
   /** The order's saga participant: what the consumer feeds, and what tests may feed directly. */
   saga: ParticipantRunner<OrderSagaState, OrderSagaEffect>;
-  sweeper?: DeadlineSweeper;
+  /** The deadline sweeper's job (absent when DEADLINE_SWEEPER_ENABLED is false); tests stop it. */
+  sweeper?: PeriodicJob;
   messaging?: Messaging;
   stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** The clock of the deadlines and the load shedding (tests may pin it). */
+  now?: Clock;
 }
 
 /** The backlog's head is its 20th-oldest order: a few stuck orders must not close the shop. */
 const BACKLOG_HEAD_POSITION = 20;
 
-/** Owns the port and every connection; `stop()` releases them in reverse order. */
-export async function start(config: OrderConfig = loadOrderConfig(), logger: Logger = createLogger("order", config.LOG_LEVEL)): Promise<RunningOrder> {
-  const resources = new Resources(logger);
-  try {
+export const orderService = defineService({
+  name: "order",
+  loadConfig: loadOrderConfig,
+  start: async (config, ctx, options: StartOptions): Promise<Omit<RunningOrder, "stop">> => {
+    const { logger } = ctx;
+    const now = options.now ?? systemClock;
     const database = parseDatabaseUrl(config.DATABASE_URL);
-    const pool = resources.add("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "order", logger }), (p) => p.end());
+    const pool = ctx.own("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "order", logger }), (p) => p.end());
+    ctx.ready("postgres", () => pool.query("SELECT 1"));
     const credentials = createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "order" });
     const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger, credentials };
-    const catalog = resources.add("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
-    const coupons = resources.add("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
+    const catalog = ctx.own("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
+    const coupons = ctx.own("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
     const changes = new PgOrderChangeFeed(database, logger);
     // Load shedding reads a sample, never the database, on the placement path.
-    let backlog: BacklogSampler | undefined;
+    const backlog: BacklogSampler = new BacklogSampler(() => orders.sagaBacklog(BACKLOG_HEAD_POSITION), () => now().getTime());
+    const sheddingLoad = config.ADMISSION_SAMPLE_INTERVAL_MS > 0;
     const limits = {
       maxHeadAgeMs: config.ADMISSION_MAX_BACKLOG_AGE_MS ?? Math.round(config.SAGA_TIMEOUT_MS / 3),
       maxPending: config.ADMISSION_MAX_PENDING_ORDERS,
@@ -52,11 +61,17 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
     };
     const orders = new OrderService(new PgOrderStore(pool, database.schema, config.TOPIC_PREFIX), catalog, coupons, changes, {
       sagaTimeoutMs: config.SAGA_TIMEOUT_MS,
-      admission: () => admitPlacement(backlog?.latest, limits, Date.now()),
+      now,
+      admission: () => admitPlacement(sheddingLoad ? backlog.latest : undefined, limits, now().getTime()),
     });
-    if (config.ADMISSION_SAMPLE_INTERVAL_MS > 0) {
-      backlog = resources.add("backlog sampler", new BacklogSampler(() => orders.sagaBacklog(BACKLOG_HEAD_POSITION), config.ADMISSION_SAMPLE_INTERVAL_MS, logger), (s) => s.stop());
-      backlog.start();
+    if (sheddingLoad) {
+      ctx.every({
+        name: "backlog sampler",
+        intervalMs: config.ADMISSION_SAMPLE_INTERVAL_MS,
+        initialDelayMs: 0,
+        run: () => backlog.refresh(),
+        onError: (error) => logger.warn({ err: error }, "could not read the saga backlog; placement admits until it can"),
+      });
     }
     const saga = new ParticipantRunner({
       participant: orderSagaParticipant,
@@ -66,49 +81,21 @@ export async function start(config: OrderConfig = loadOrderConfig(), logger: Log
       // The order rows exist (this service wrote them): the load locks them, no advisory lock is needed.
       orderLocks: "taken-by-load",
     });
-    const metrics = new Registry();
-    const messaging = config.EVENTS_ENABLED
-      ? resources.add(
-          "messaging",
-          await startMessaging({
-            service: "order",
-            brokers: config.KAFKA_BROKERS,
-            registryUrl: config.SCHEMA_REGISTRY_URL,
-            topicPrefix: config.TOPIC_PREFIX,
-            database,
-            publishes: ["OrderPlaced", "OrderFailed", "OrderCompleted"],
-            batchHandlers: saga.batchHandlers(),
-            logger,
-            metrics,
-          }),
-          (m) => m.stop(),
-        )
-      : undefined;
+    const messaging = await ctx.messaging({ publishes: ["OrderPlaced", "OrderFailed", "OrderCompleted"], batchHandlers: saga.batchHandlers() });
     // Started after messaging so that it is released before it: only HTTP waiters use it.
-    resources.add("order change feed", changes, (c) => c.stop());
+    ctx.own("order change feed", changes, (c) => c.stop());
     await changes.start();
-    const sweeper = config.DEADLINE_SWEEPER_ENABLED ? resources.add("deadline sweeper", new DeadlineSweeper(orders, config.DEADLINE_SWEEP_INTERVAL_MS, logger), (s) => s.stop()) : undefined;
-    sweeper?.start();
-    const app = createApp({
-      auth: createCallerAuthenticator(config),
-      orders,
-      logger,
-      metrics,
-      readiness: {
-        postgres: () => pool.query("SELECT 1"),
-        ...(messaging ? { kafka: () => messaging.ready() } : {}),
-      },
-    });
-    const server = resources.add("http server", await listen(app, config.PORT, config.HOST), (s) => s.close());
-    logger.info({ url: server.url }, "order service listening");
-    return { url: server.url, port: server.port, orders, saga, sweeper, messaging, stop: () => resources.releaseAll() };
-  } catch (error) {
-    await resources.releaseAll().catch(() => undefined);
-    throw error;
-  }
-}
+    const deadlines = new DeadlineSweeper(orders, logger, now);
+    const sweeper = config.DEADLINE_SWEEPER_ENABLED
+      ? ctx.every({ name: "deadline sweeper", intervalMs: config.DEADLINE_SWEEP_INTERVAL_MS, run: (signal) => deadlines.sweep(signal) })
+      : undefined;
+    const app = createApp({ auth: createCallerAuthenticator(config), orders, logger, metrics: ctx.metrics, readiness: ctx.readiness });
+    const server = await ctx.listen(app);
+    return { url: server.url, port: server.port, orders, saga, sweeper, messaging };
+  },
+});
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const running = await start();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void running.stop().then(() => process.exit(0)));
-}
+/** Owns the port and every connection (tests start it on port 0); `stop()` releases them in reverse order. */
+export const start = orderService.start;
+
+if (isEntryPoint(import.meta.url)) await runService(orderService);

@@ -24,7 +24,7 @@ const store = new PgOrderStore(pool, db.schema, "count.");
 const noChanges: OrderChangeFeed = { watch: () => ({ changed: (ms) => new Promise((r) => setTimeout(r, ms)), close: () => undefined }) };
 const catalog = { quote: (ids: string[]) => Promise.resolve(ids.map((id) => ({ id, name: `Product ${id}`, price: 1_000, stock: 10 }))) };
 const coupons = { reserve: () => Promise.resolve({ outcome: "RESERVED" as const, couponId: "c", discountAmount: 100 }) };
-const orders = new OrderService(store, catalog, coupons, noChanges, { sagaTimeoutMs: 30_000 });
+const orders = new OrderService(store, catalog, coupons, noChanges, { sagaTimeoutMs: 30_000, now: () => new Date() });
 const saga = new ParticipantRunner({ participant: orderSagaParticipant, repository: new OrderSagaRepository(db.schema), pool, outbox: { schema: db.schema, topicPrefix: "count." }, orderLocks: "taken-by-load" });
 
 let statements: string[] = [];

@@ -188,7 +188,7 @@ describe("Dockerfile", () => {
     plant(root, "Dockerfile", "ARG NODE_IMAGE=node:24-slim", "ARG NODE_IMAGE=node");
     plant(root, "Dockerfile", "USER node", "USER root");
     plant(root, "Dockerfile", /HEALTHCHECK [^\n]*\\\n[^\n]*\n/, "");
-    plant(root, "Dockerfile", 'CMD ["node", "--import", "tsx", "src/main.ts"]', "CMD node --import tsx src/main.ts");
+    plant(root, "Dockerfile", 'CMD ["node", "dist/main.js"]', "CMD node dist/main.js");
     const found = await problems(root);
     expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile:1: "# syntax=docker\/dockerfile:1" makes BuildKit pull a frontend image from Docker Hub/));
     expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile:\d+: ARG NODE_IMAGE=node is not pinned to a tag or digest/));

@@ -1,7 +1,7 @@
 import type { Logger } from "@shop/logging";
 import type { Product } from "../domain/model.ts";
 import type { ProductCache } from "../domain/ports.ts";
-import { LuaScript, type Redis } from "./redis.ts";
+import { LuaScript, type Redis } from "./lua-script.ts";
 
 /**
  * Stores a product unless the cached copy has a newer version. A reader that loaded the row just

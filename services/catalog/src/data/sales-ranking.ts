@@ -3,7 +3,7 @@ import type { OrderLine, ProductSales } from "../domain/model.ts";
 import type { SalesRanking } from "../domain/ports.ts";
 import { bySalesRank } from "../domain/rules.ts";
 import type { DaySalesSnapshot } from "./catalog-store.ts";
-import { LuaScript, type Redis } from "./redis.ts";
+import { LuaScript, type Redis } from "./lua-script.ts";
 
 /**
  * Per Seoul day, Redis holds a sorted set (product id → units) built from PostgreSQL, together

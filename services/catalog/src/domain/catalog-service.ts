@@ -10,7 +10,7 @@ export class CatalogService {
     private readonly store: CatalogStore,
     private readonly cache: ProductCache,
     private readonly ranking: SalesRanking,
-    private readonly now: Clock = () => new Date(),
+    private readonly now: Clock,
   ) {}
 
   /** Straight from PostgreSQL: a page would need invalidating on every change of any product on it. */

@@ -23,9 +23,3 @@ export class StockLimitExceededError extends DomainError {
     super("STOCK_LIMIT_EXCEEDED", `stock ${stock} of product ${productId} cannot change by ${stockDelta}: it would exceed ${max}`, { productId, stock, stockDelta, max });
   }
 }
-
-/** HTTP statuses of this service's business codes (the shared ones come from http-kit). */
-export const catalogErrorStatuses: Record<string, number> = {
-  STOCK_BELOW_ZERO: 409,
-  STOCK_LIMIT_EXCEEDED: 409,
-};

@@ -6,7 +6,7 @@ import type { OrderLine, ProductSales } from "./model.ts";
  * hex characters: ids sort in creation order, so the listing's id cursor pages through products
  * oldest first, and new rows land at the end of the primary-key index.
  */
-export function newProductId(now: Date = new Date()): string {
+export function newProductId(now: Date): string {
   return `p_${now.getTime().toString(36).padStart(9, "0")}${randomBytes(6).toString("hex")}`;
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { AdmissionTerms } from "../domain/model.ts";
 import type { AdmissionGate, AdmissionVerdict, StaleAdmissions } from "../domain/ports.ts";
 
@@ -109,10 +109,6 @@ type Scripted = Redis & {
   couponRestore(meta: string, users: string, staging: string, unknown: string, total: number, startsAt: number, endsAt: number, expected: number): Promise<number>;
   couponUnlock(lock: string, token: string): Promise<number>;
 };
-
-export function createRedis(url: string, autoPipelining: boolean): Redis {
-  return new Redis(url, { enableAutoPipelining: autoPipelining, maxRetriesPerRequest: 2, connectTimeout: 2_000 });
-}
 
 export class RedisAdmissionGate implements AdmissionGate {
   private readonly redis: Scripted;

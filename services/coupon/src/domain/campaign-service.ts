@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { NotFoundError, ValidationError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import type { Campaign, NewCampaign } from "./model.ts";
-import type { AdmissionGate, CouponStore } from "./ports.ts";
+import type { AdmissionGate, Clock, CouponStore } from "./ports.ts";
 import { campaignRuleViolations } from "./rules.ts";
 
 /** Campaigns listed as open at most; a shop runs a handful at a time. */
@@ -13,7 +13,7 @@ export class CampaignService {
     private readonly store: CouponStore,
     private readonly gate: AdmissionGate,
     private readonly logger: Logger,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly now: Clock,
   ) {}
 
   /**
@@ -21,7 +21,7 @@ export class CampaignService {
    * fails the campaign still exists: its first issue request finds no marker and rebuilds it.
    */
   async create(input: NewCampaign): Promise<Campaign> {
-    const now = this.clock();
+    const now = this.now();
     const issues = campaignRuleViolations(input, now);
     if (issues.length) throw new ValidationError(issues);
     const campaign = await this.store.createCampaign(randomUUID(), {
@@ -49,6 +49,6 @@ export class CampaignService {
   }
 
   listOpen(): Promise<Campaign[]> {
-    return this.store.listOpenCampaigns(this.clock(), OPEN_CAMPAIGNS_LISTED);
+    return this.store.listOpenCampaigns(this.now(), OPEN_CAMPAIGNS_LISTED);
   }
 }

@@ -31,12 +31,3 @@ export class IssueUnavailableError extends DomainError {
     super("COUPON_ISSUE_UNAVAILABLE", `the coupon could not be issued right now (${why}); retry`, { couponId });
   }
 }
-
-/** HTTP statuses of this service's codes, on top of http-kit's shared ones. */
-export const couponErrorStatuses: Record<string, number> = {
-  COUPON_SOLD_OUT: 409,
-  COUPON_ALREADY_ISSUED: 409,
-  COUPON_NOT_ACTIVE: 409,
-  COUPON_NOT_USABLE: 409,
-  COUPON_ISSUE_UNAVAILABLE: 503,
-};

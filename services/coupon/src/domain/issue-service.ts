@@ -4,7 +4,7 @@ import type { Logger } from "@shop/logging";
 import { CouponAlreadyIssuedError, CouponNotActiveError, CouponSoldOutError, IssueUnavailableError } from "./errors.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import type { IssuedCoupon } from "./model.ts";
-import { ignoreIssueMetrics, type AdmissionGate, type AdmissionVerdict, type CouponStore, type IssueObserver, type IssueOutcome, type IssueRequest } from "./ports.ts";
+import { ignoreIssueMetrics, type AdmissionGate, type AdmissionVerdict, type Clock, type CouponStore, type IssueObserver, type IssueOutcome, type IssueRequest } from "./ports.ts";
 
 export interface IssueSettings {
   /** How long an admitted request waits for others to share its INSERT when the database is idle. */
@@ -45,6 +45,7 @@ export class IssueService {
     private readonly store: CouponStore,
     private readonly gate: AdmissionGate,
     private readonly logger: Logger,
+    private readonly now: Clock,
     private readonly settings: IssueSettings = defaultIssueSettings,
     private readonly observer: IssueObserver = ignoreIssueMetrics,
   ) {
@@ -91,7 +92,7 @@ export class IssueService {
 
   /** Admission with the rebuild of a missing state; every refusal here comes from Redis alone. */
   private async admit(couponId: string, userId: string): Promise<AdmissionVerdict> {
-    const deadline = Date.now() + this.settings.rebuildWaitMs;
+    const deadline = this.now().getTime() + this.settings.rebuildWaitMs;
     for (;;) {
       let verdict: AdmissionVerdict;
       const started = process.hrtime.bigint();
@@ -104,7 +105,7 @@ export class IssueService {
         throw new IssueUnavailableError(couponId, "admission store unreachable");
       }
       if (verdict !== "STATE_MISSING") return verdict;
-      if (Date.now() > deadline) throw new IssueUnavailableError(couponId, "admission state is being rebuilt");
+      if (this.now().getTime() > deadline) throw new IssueUnavailableError(couponId, "admission state is being rebuilt");
       try {
         await this.rebuild(couponId);
       } catch (error) {

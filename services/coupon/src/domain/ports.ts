@@ -99,3 +99,6 @@ export interface PlacedOrders {
   /** Whether an order with this id was placed (in any status); throws when the order service cannot answer. */
   wasPlaced(orderId: string): Promise<boolean>;
 }
+
+/** The current time, given to the domain by main.ts (tests pin it). */
+export type Clock = () => Date;

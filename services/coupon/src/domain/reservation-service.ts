@@ -2,7 +2,7 @@ import { NotFoundError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import { CouponNotUsableError } from "./errors.ts";
 import type { Reservation, ReservationReceipt, UserCouponDisplayStatus, UserCouponWithTerms } from "./model.ts";
-import type { CouponStore, PlacedOrders, ReservationTransaction } from "./ports.ts";
+import type { Clock, CouponStore, PlacedOrders, ReservationTransaction } from "./ports.ts";
 import { computeDiscount, displayStatus, isReservedFor, unusableReason } from "./rules.ts";
 
 export interface ReserveCommand {
@@ -33,11 +33,11 @@ export class ReservationService {
     private readonly store: CouponStore,
     private readonly orders: PlacedOrders,
     private readonly logger: Logger,
-    private readonly clock: () => Date = () => new Date(),
+    private readonly now: Clock,
   ) {}
 
   async listForUser(userId: string): Promise<UserCouponListItem[]> {
-    const now = this.clock();
+    const now = this.now();
     return (await this.store.userCoupons(userId)).map((c) => ({
       userCouponId: c.id,
       couponId: c.couponId,
@@ -69,11 +69,11 @@ export class ReservationService {
       }
       const coupon = await tx.lockUserCoupon(userCouponId);
       if (!coupon) throw new NotFoundError("user coupon", { userCouponId });
-      const reason = unusableReason(coupon, coupon.campaign, userId, orderAmount, this.clock());
+      const reason = unusableReason(coupon, coupon.campaign, userId, orderAmount, this.now());
       if (reason) throw new CouponNotUsableError(userCouponId, reason);
       const discountAmount = computeDiscount(coupon.campaign, orderAmount);
       await tx.setUserCouponState(userCouponId, "RESERVED", orderId);
-      await tx.saveReservation({ orderId, userCouponId, userId, status: "RESERVED", discountAmount, reservedAt: this.clock() });
+      await tx.saveReservation({ orderId, userCouponId, userId, status: "RESERVED", discountAmount, reservedAt: this.now() });
       return { userCouponId, couponId: coupon.couponId, orderId, discountAmount, status: "RESERVED" };
     });
   }
@@ -87,7 +87,7 @@ export class ReservationService {
    * nothing is released this round.
    */
   async releaseOrphans(ttlMs: number, batchSize = 100): Promise<number> {
-    const orderIds = await this.store.orphanReservations(new Date(this.clock().getTime() - ttlMs), batchSize);
+    const orderIds = await this.store.orphanReservations(new Date(this.now().getTime() - ttlMs), batchSize);
     let released = 0;
     let awaitingEvents = 0;
     for (const orderId of orderIds) {
@@ -106,7 +106,7 @@ export class ReservationService {
         await tx.lockOrder(orderId);
         const reservation = await tx.findReservation(orderId);
         // Re-checked under the lock: OrderPlaced may have confirmed it meanwhile.
-        if (reservation?.status !== "RESERVED" || this.clock().getTime() - reservation.reservedAt.getTime() < ttlMs) return false;
+        if (reservation?.status !== "RESERVED" || this.now().getTime() - reservation.reservedAt.getTime() < ttlMs) return false;
         await this.giveBack(tx, reservation);
         await tx.saveReservation({ ...reservation, status: "LAPSED" });
         return true;

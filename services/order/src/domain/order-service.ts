@@ -1,7 +1,7 @@
 import { NotFoundError } from "@shop/errors";
 import { isFinal, type Order, type Page } from "./model.ts";
 import { Placement, type PlaceOrderCommand, type PlacementOptions, type PlacementOutcome } from "./placement.ts";
-import type { CouponReservations, OrderChangeFeed, OrderStore, ProductCatalog } from "./ports.ts";
+import type { Clock, CouponReservations, OrderChangeFeed, OrderStore, ProductCatalog } from "./ports.ts";
 import { failOverdueOrders } from "./deadline.ts";
 
 export type { PlaceOrderCommand, PlacementKind, PlacementOutcome } from "./placement.ts";
@@ -9,6 +9,8 @@ export type { PlaceOrderCommand, PlacementKind, PlacementOutcome } from "./place
 export interface OrderServiceOptions extends PlacementOptions {
   /** Waiting for an outcome re-reads the order at least this often, whether or not a change was signalled. */
   outcomePollMs?: number;
+  /** The current time (deadlines, waits, the backlog's age). */
+  now: Clock;
 }
 
 /**
@@ -52,13 +54,13 @@ export class OrderService {
 
   /** The order once it is COMPLETED or FAILED, or as it is when `timeoutMs` has passed. */
   async awaitOutcome(userId: string, orderId: string, timeoutMs: number): Promise<Order> {
-    const until = Date.now() + timeoutMs;
+    const until = this.options.now().getTime() + timeoutMs;
     // Watching before the first read: a change committed in between is not missed.
     const watch = this.changes.watch(orderId);
     try {
       for (;;) {
         const order = await this.get(userId, orderId);
-        const left = until - Date.now();
+        const left = until - this.options.now().getTime();
         if (isFinal(order.status) || left <= 0) return order;
         await watch.changed(Math.min(left, this.outcomePollMs));
       }
@@ -68,7 +70,7 @@ export class OrderService {
   }
 
   /** How far behind the saga is: the pending orders, and how long the `headPosition`-th oldest has waited. */
-  async sagaBacklog(headPosition: number, now = Date.now()): Promise<{ pending: number; headAgeMs: number }> {
+  async sagaBacklog(headPosition: number, now = this.options.now().getTime()): Promise<{ pending: number; headAgeMs: number }> {
     const { pending, headDeadlineAt } = await this.store.pendingBacklog(headPosition);
     // Every order's deadline is its placement time plus the saga timeout.
     return { pending, headAgeMs: headDeadlineAt ? Math.max(0, now - (headDeadlineAt.getTime() - this.options.sagaTimeoutMs)) : 0 };
@@ -82,7 +84,7 @@ export class OrderService {
 
   // --- the deadline (deadline.ts) ----------------------------------------------------------
 
-  failOverdueOrders(now = new Date(), limit = 100): Promise<number> {
+  failOverdueOrders(now = this.options.now(), limit = 100): Promise<number> {
     return failOverdueOrders(this.store, now, limit);
   }
 }

@@ -93,3 +93,6 @@ export interface OrderWatch {
   changed(timeoutMs: number): Promise<void>;
   close(): void;
 }
+
+/** The current time, given to the domain by main.ts (tests pin it). */
+export type Clock = () => Date;

@@ -5,12 +5,6 @@ import type { OrderService } from "../domain/order-service.ts";
 import type { PlacementKind } from "../domain/placement.ts";
 import { MAX_PREFER_WAIT_SECONDS, parsePreferWait } from "./prefer.ts";
 
-/** HTTP statuses of this service's business codes (on top of the shared ones). */
-export const orderErrorStatuses: Record<string, number> = {
-  SERVICE_UNAVAILABLE: 503,
-  REQUEST_IN_PROGRESS: 409,
-};
-
 /** Ids of other services' resources: opaque, but never anything that could smuggle a path or a query. */
 const opaqueId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -");
 
