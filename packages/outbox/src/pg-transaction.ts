@@ -27,7 +27,7 @@ function statementName(text: string): string {
  * statements and the placement are large CTEs, run thousands of times a minute). Statements
  * without parameters (BEGIN, COMMIT, LISTEN) go as they are.
  */
-class PreparingClient extends pg.Client {
+class PreparingClientImpl extends pg.Client {
   // pg's overloads do not survive a subclass; the arguments are passed on as they came.
   override query(config: unknown, values?: unknown, callback?: unknown): never {
     if (typeof config === "string" && Array.isArray(values) && values.length > 0) {
@@ -36,6 +36,9 @@ class PreparingClient extends pg.Client {
     return (super.query as (...args: unknown[]) => never)(config, values, callback);
   }
 }
+
+/** pg's Client, typed as such, with the behaviour above. */
+export const PreparingClient = PreparingClientImpl as unknown as typeof pg.Client;
 
 export function createSqlPool(
   db: DatabaseLocation,
