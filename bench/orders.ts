@@ -7,6 +7,7 @@ import { Agent, request } from "node:http";
 import { Kafka, logLevel } from "kafkajs";
 import { topicOf } from "@shop/events";
 import { signToken } from "@shop/testing";
+import { cpuPerOperation, cpuSecondsByGroup } from "./cpu-usage.ts";
 
 interface Setup {
   productId: string;
@@ -99,13 +100,16 @@ export interface OrderRunResult {
   completionP99Ms: number;
   /** Orders that did not complete, by how they ended (FAILED:<code>, PENDING, or the placement's HTTP status). */
   notCompleted: Record<string, number>;
+  /** CPU milliseconds per completed order, by process group, from the first placement until the saga settled. */
+  cpuMsPerCompletedOrder: { group: string; msPerOperation: number }[];
 }
 
 /** After the load: waits for the saga to settle (at most the saga deadline plus a margin), then counts. */
-async function settle(gatewayUrl: string, setup: Setup, scenario: string, placements: Placement[], completedAt: Map<string, number>, loadSeconds: number): Promise<OrderRunResult> {
+async function settle(gatewayUrl: string, setup: Setup, scenario: string, placements: Placement[], completedAt: Map<string, number>, loadSeconds: number, cpuAtStart: Map<string, number>): Promise<OrderRunResult> {
   const accepted = placements.filter((p) => p.orderId);
   const deadline = performance.now() + 40_000;
   while (performance.now() < deadline && accepted.some((p) => !completedAt.has(p.orderId!))) await sleep(250);
+  const cpuAtEnd = cpuSecondsByGroup();
   const answerTimes = placements.map((p) => p.answeredAt - p.placedAt).sort((a, b) => a - b);
   const latencies = accepted.filter((p) => completedAt.has(p.orderId!)).map((p) => completedAt.get(p.orderId!)! - p.placedAt).sort((a, b) => a - b);
   const firstPlaced = Math.min(...placements.map((p) => p.placedAt));
@@ -128,6 +132,7 @@ async function settle(gatewayUrl: string, setup: Setup, scenario: string, placem
     completionP50Ms: Math.round(percentile(latencies, 50)),
     completionP99Ms: Math.round(percentile(latencies, 99)),
     notCompleted,
+    cpuMsPerCompletedOrder: cpuPerOperation(cpuAtStart, cpuAtEnd, latencies.length),
   };
 }
 
@@ -143,6 +148,7 @@ async function stateOf(gatewayUrl: string, setup: Setup, placement: Placement): 
 /** Closed loop: `concurrency` clients place orders back to back for `seconds`. */
 async function atConcurrency(gatewayUrl: string, setup: Setup, seconds: number, concurrency: number, completedAt: Map<string, number>): Promise<OrderRunResult> {
   const placements: Placement[] = [];
+  const cpuAtStart = cpuSecondsByGroup();
   const until = performance.now() + seconds * 1000;
   let n = 0;
   await Promise.all(
@@ -152,19 +158,20 @@ async function atConcurrency(gatewayUrl: string, setup: Setup, seconds: number, 
       }
     }),
   );
-  return settle(gatewayUrl, setup, `orders, ${concurrency} clients placing back to back`, placements, completedAt, seconds);
+  return settle(gatewayUrl, setup, `orders, ${concurrency} clients placing back to back`, placements, completedAt, seconds, cpuAtStart);
 }
 
 /** Open loop: one placement every 1/rate s whatever the answers. */
 async function atRate(gatewayUrl: string, setup: Setup, seconds: number, rate: number, completedAt: Map<string, number>): Promise<OrderRunResult> {
   const pending: Promise<Placement>[] = [];
+  const cpuAtStart = cpuSecondsByGroup();
   const started = performance.now();
   for (let index = 0; index < seconds * rate; index++) {
     const wait = started + (index * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     pending.push(place(gatewayUrl, setup, index));
   }
-  return settle(gatewayUrl, setup, `orders at a steady ${rate}/s`, await Promise.all(pending), completedAt, seconds);
+  return settle(gatewayUrl, setup, `orders at a steady ${rate}/s`, await Promise.all(pending), completedAt, seconds, cpuAtStart);
 }
 
 export function formatOrderResults(results: OrderRunResult[]): string {
@@ -180,7 +187,11 @@ export function formatOrderResults(results: OrderRunResult[]): string {
       JSON.stringify(r.notCompleted),
     ].join("  "),
   );
-  return [["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "), ...lines].join("\n");
+  const cpu = results.map((r) => {
+    const total = r.cpuMsPerCompletedOrder.reduce((sum, row) => sum + row.msPerOperation, 0);
+    return `${r.scenario}: CPU per completed order ${total.toFixed(1)} ms (${r.cpuMsPerCompletedOrder.map((row) => `${row.group} ${row.msPerOperation.toFixed(2)}`).join(", ")})`;
+  });
+  return [["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "), ...lines, "", ...cpu].join("\n");
 }
 
 export async function run(gatewayUrl: string, options: { seconds: number }): Promise<{ orders: OrderRunResult[] }> {

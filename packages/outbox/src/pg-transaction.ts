@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import type { DatabaseLocation } from "@shop/config";
 import type { Logger } from "@shop/logging";
@@ -8,8 +9,44 @@ import type { SqlExecutor } from "./sql.ts";
  * about 0.6 ms of CPU per query and its interactive transactions several round trips more; plain
  * pg about 0.1 ms. Prisma keeps the schemas, the migrations and the cold paths.
  */
-export function createSqlPool(db: DatabaseLocation, options: { size: number; name: string; logger: Logger; connectionTimeoutMs?: number; idleInTransactionTimeoutMs?: number }): pg.Pool {
+const statementNames = new Map<string, string>();
+
+/** A stable name per statement text (the texts are constants of the code, so the map stays small). */
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `shop_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
+/**
+ * A connection that prepares every parameterised statement once and then only binds and runs it:
+ * PostgreSQL stops parsing and planning the same statement text on every call (the saga's batch
+ * statements and the placement are large CTEs, run thousands of times a minute). Statements
+ * without parameters (BEGIN, COMMIT, LISTEN) go as they are.
+ */
+class PreparingClientImpl extends pg.Client {
+  // pg's overloads do not survive a subclass; the arguments are passed on as they came.
+  override query(config: unknown, values?: unknown, callback?: unknown): never {
+    if (typeof config === "string" && Array.isArray(values) && values.length > 0) {
+      return (super.query as (...args: unknown[]) => never)({ name: statementName(config), text: config, values }, callback);
+    }
+    return (super.query as (...args: unknown[]) => never)(config, values, callback);
+  }
+}
+
+/** pg's Client, typed as such, with the behaviour above. */
+export const PreparingClient = PreparingClientImpl as unknown as typeof pg.Client;
+
+export function createSqlPool(
+  db: DatabaseLocation,
+  options: { size: number; name: string; logger: Logger; connectionTimeoutMs?: number; idleInTransactionTimeoutMs?: number; preparedStatements?: boolean },
+): pg.Pool {
   const pool = new pg.Pool({
+    // Behind a transaction-mode PgBouncer older than 1.21, named statements do not survive: pass false.
+    Client: options.preparedStatements === false ? pg.Client : PreparingClient,
     host: db.host,
     port: db.port,
     user: db.user,

@@ -2,6 +2,7 @@ import type { ConnectionOptions } from "node:tls";
 import pg from "pg";
 import type { EventName } from "@shop/events";
 import type { Logger } from "@shop/logging";
+import { PreparingClient } from "./pg-transaction.ts";
 import { notifyChannel } from "./sql.ts";
 
 export interface RelayRecord {
@@ -100,7 +101,7 @@ export class OutboxRelay {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ ...this.options.connection, application_name: `outbox-relay:${this.options.schema}` });
+    const client = new PreparingClient({ ...this.options.connection, application_name: `outbox-relay:${this.options.schema}` });
     client.on("error", (error) => {
       this.options.logger.warn({ err: error }, "outbox relay connection lost; reconnecting");
       this.isLeader = false;
@@ -138,23 +139,43 @@ export class OutboxRelay {
     // The connection this drain leads on; if it is lost meanwhile its next query fails (and the
     // next drain reconnects), rather than the drain reading a field that was just cleared.
     const listener = this.listener!;
-    do {
-      this.drainAgain = false;
-      const { rows } = await listener.query<{ id: string; topic: string; key: string; payload: Record<string, unknown>; headers: Record<string, string> }>(
-        // `o.id`, not `id`: a bare name in ORDER BY means the output column, here the text, which sorts "10" before "9".
-        `SELECT o.id::text AS id, o.topic, o.key, o.payload, o.headers FROM ${this.table} AS o ORDER BY o.id LIMIT $1`,
-        [this.batchSize],
-      );
-      // A commit notified while this read ran is not in its snapshot: read again rather than wait for the poll.
+    let rows = await this.read(listener);
+    for (;;) {
       if (rows.length === 0) {
-        if (this.drainAgain) continue;
-        return;
+        // A commit notified while the read ran is not in its snapshot: read again rather than wait for the poll.
+        if (!this.drainAgain || !this.running) return;
+        this.drainAgain = false;
+        rows = await this.read(listener);
+        continue;
       }
+      this.drainAgain = false;
       const records = rows.map((r) => ({ ...r, eventType: r.headers["event-type"] as EventName }));
       await this.options.publish(records);
       this.options.onPublished?.(records);
-      await listener.query(`DELETE FROM ${this.table} WHERE id = ANY($1::bigint[])`, [rows.map((r) => r.id)]);
-      if (rows.length === this.batchSize) this.drainAgain = true;
-    } while (this.drainAgain && this.running);
+      // One round trip: what was published goes, and the next rows (committed meanwhile) come.
+      rows = await this.read(listener, rows.map((r) => r.id));
+      if (!this.running) return;
+    }
   }
+
+  /** The oldest rows; with `published`, those are deleted in the same statement (and left out: its snapshot still holds them). */
+  private async read(listener: pg.Client, published?: string[]): Promise<OutboxRow[]> {
+    // `o.id`, not `id`: a bare name in ORDER BY means the output column, here the text, which sorts "10" before "9".
+    const columns = `o.id::text AS id, o.topic, o.key, o.payload, o.headers`;
+    if (!published) return (await listener.query<OutboxRow>(`SELECT ${columns} FROM ${this.table} AS o ORDER BY o.id LIMIT $1`, [this.batchSize])).rows;
+    const { rows } = await listener.query<OutboxRow>(
+      `WITH published AS (DELETE FROM ${this.table} WHERE id = ANY($1::bigint[]))
+       SELECT ${columns} FROM ${this.table} AS o WHERE o.id <> ALL($1::bigint[]) ORDER BY o.id LIMIT $2`,
+      [published, this.batchSize],
+    );
+    return rows;
+  }
+}
+
+interface OutboxRow {
+  id: string;
+  topic: string;
+  key: string;
+  payload: Record<string, unknown>;
+  headers: Record<string, string>;
 }

@@ -69,6 +69,23 @@ test("a connection killed by the server while its transaction waits between stat
   }
 });
 
+test("a parameterised statement is prepared once per connection and then only bound and run", async () => {
+  const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 1, name: "pool-prepared", logger: silentLogger });
+  const unprepared = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 1, name: "pool-unprepared", logger: silentLogger, preparedStatements: false });
+  try {
+    const statement = "SELECT $1::int + 1 AS next";
+    for (let i = 0; i < 3; i++) expect((await pool.query<{ next: number }>(statement, [i])).rows).toEqual([{ next: i + 1 }]);
+    expect(await inTransaction(pool, async (tx) => tx.query<{ next: number }>(statement, [41]))).toEqual([{ next: 42 }]);
+    const prepared = async (p: typeof pool) => (await p.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements")).rows.map((r) => r.statement);
+    expect(await prepared(pool)).toEqual([statement]);
+    await unprepared.query(statement, [1]);
+    expect(await prepared(unprepared)).toEqual([]);
+  } finally {
+    await pool.end();
+    await unprepared.end();
+  }
+});
+
 test("a transaction that throws is rolled back, and per-order locks of two services do not wait on each other", async () => {
   const pool = createSqlPool(parseDatabaseUrl(db.databaseUrl), { size: 3, name: "pool-tx", logger: silentLogger });
   try {

@@ -288,3 +288,63 @@ export async function startCuttableLink(target: { host: string; port: number }):
       }),
   };
 }
+
+export interface TcpBalancer {
+  /** Where clients connect instead of the instances. */
+  port: number;
+  add(target: number): void;
+  /** New connections stop going to `target`; open ones stay until either side closes them. */
+  remove(target: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Spreads connections over local ports round-robin, as a Kubernetes Service spreads them over
+ * pods (per connection, not per request); a refused connection is tried on the next target.
+ */
+export async function startTcpBalancer(targets: number[]): Promise<TcpBalancer> {
+  const ports = [...targets];
+  const sockets = new Set<net.Socket>();
+  let next = 0;
+  const track = (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => undefined);
+  };
+  const server = net.createServer((client) => {
+    track(client);
+    client.pause();
+    const attempt = (tries: number) => {
+      if (ports.length === 0 || tries >= ports.length) return void client.destroy();
+      const port = ports[next++ % ports.length]!;
+      const upstream = net.connect({ port, host: "127.0.0.1" });
+      let connected = false;
+      upstream.once("error", () => {
+        if (!connected) attempt(tries + 1);
+      });
+      upstream.once("connect", () => {
+        connected = true;
+        track(upstream);
+        client.pipe(upstream).pipe(client);
+        client.resume();
+        client.on("close", () => upstream.destroy());
+        upstream.on("close", () => client.destroy());
+      });
+    };
+    attempt(0);
+  });
+  const port = await new Promise<number>((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as net.AddressInfo).port)));
+  return {
+    port,
+    add: (target) => void ports.push(target),
+    remove: (target) => {
+      const index = ports.indexOf(target);
+      if (index !== -1) ports.splice(index, 1);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
