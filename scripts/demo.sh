@@ -8,7 +8,7 @@
 ( set -euo pipefail
   SHOP=${SHOP:-$(git rev-parse --show-toplevel)}
   API=${API:-http://127.0.0.1:8080/api/v1}
-  ME=minji-$(date +%s)
+  ME=minji-$(date +%s)-$$
   step() { printf '\n== %s\n' "$*"; }
   call() { OUT=$(curl -sS --fail-with-body "$@") || { printf 'FAILED: %s\n' "$OUT" >&2; return 1; }; printf '%s\n' "$OUT"; }
 

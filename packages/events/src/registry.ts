@@ -4,13 +4,27 @@ import { eventNames, subjectOf, topicOf } from "./topics.ts";
 
 export { SchemaRegistry };
 
-/** Registers (or finds) the schema of an event under `<topic>-value` with BACKWARD compatibility. */
+/**
+ * Registers (or finds) the schema of an event under `<topic>-value` with BACKWARD compatibility.
+ * Replicas starting together race on a new subject: one reads the subject's compatibility before
+ * another has set it and refuses the registry's default, or both set it and one is told the rule
+ * already exists. Such races settle within moments, so a failed registration is tried a few more
+ * times (about 1.5 s in all) before its error counts; a truly incompatible schema fails the same way
+ * every time.
+ */
 export async function registerEventSchema(registry: SchemaRegistry, event: EventName, topicPrefix = ""): Promise<number> {
-  const { id } = await registry.register(
-    { type: SchemaType.AVRO, schema: JSON.stringify(avroSchemas[event]) },
-    { subject: subjectOf(topicOf(event, topicPrefix)), compatibility: COMPATIBILITY.BACKWARD },
-  );
-  return id;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify(avroSchemas[event]) },
+        { subject: subjectOf(topicOf(event, topicPrefix)), compatibility: COMPATIBILITY.BACKWARD },
+      );
+      return id;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
 }
 
 export interface CompatibilityVerdict {

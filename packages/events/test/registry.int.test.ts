@@ -56,3 +56,12 @@ test("the repository's schemas pass the check against a fresh environment, and a
   const changed = { ...avroSchemas.OrderPlaced, fields: avroSchemas.OrderPlaced.fields.map((f) => (f.name === "totalAmount" ? { ...f, type: "string" } : f)) };
   expect((await checkCompatibility(registryUrl, subjectOf(topicOf("OrderPlaced", prefix)), changed)).compatible).toBe(false);
 });
+
+test("replicas starting together register a new subject at once: every one of them gets the schema id", async () => {
+  for (let round = 0; round < 3; round++) {
+    const prefix = `race${randomBytes(4).toString("hex")}.`;
+    // Separate clients, as separate processes have: no shared cache.
+    const ids = await Promise.all(Array.from({ length: 6 }, () => registerEventSchema(new SchemaRegistry({ host: registryUrl }), "OrderPlaced", prefix)));
+    expect(new Set(ids).size).toBe(1);
+  }
+});
