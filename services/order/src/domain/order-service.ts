@@ -1,7 +1,7 @@
 import { NotFoundError } from "@shop/errors";
 import { isFinal, type Order, type Page } from "./model.ts";
 import { Placement, type PlaceOrderCommand, type PlacementOptions, type PlacementOutcome } from "./placement.ts";
-import type { Clock, CouponReservations, OrderChangeFeed, OrderStore, ProductCatalog } from "./ports.ts";
+import type { CouponReservations, OrderChangeFeed, OrderStore, ProductCatalog } from "./ports.ts";
 import { failOverdueOrders } from "./deadline.ts";
 
 export type { PlaceOrderCommand, PlacementKind, PlacementOutcome } from "./placement.ts";
@@ -9,8 +9,6 @@ export type { PlaceOrderCommand, PlacementKind, PlacementOutcome } from "./place
 export interface OrderServiceOptions extends PlacementOptions {
   /** Waiting for an outcome re-reads the order at least this often, whether or not a change was signalled. */
   outcomePollMs?: number;
-  /** The current time (deadlines, waits, the backlog's age). */
-  now: Clock;
 }
 
 /**

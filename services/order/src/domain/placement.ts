@@ -4,7 +4,7 @@ import { OrdersOverloadedError, type AdmissionDecision } from "./admission.ts";
 import { fromSnapshot, toSnapshot, type Order, type OrderSnapshot, type TimelineEntry } from "./model.ts";
 import { orderFailed, orderPlaced } from "./order-events.ts";
 import { applyDiscount, priceLines, type OrderLine } from "./pricing.ts";
-import type { CouponReservation, CouponReservations, NewOrder, OrderStore, ProductCatalog } from "./ports.ts";
+import type { Clock, CouponReservation, CouponReservations, NewOrder, OrderStore, ProductCatalog } from "./ports.ts";
 
 export interface PlaceOrderCommand {
   userId: string;
@@ -33,6 +33,8 @@ export interface PlacementOptions {
   takeOverAfterMs?: number;
   /** Load shedding: placement is refused while this says the saga is too far behind (see admission.ts). */
   admission?: () => AdmissionDecision;
+  /** The current time (the order's placement and its deadline). */
+  now: Clock;
 }
 
 /**
@@ -125,7 +127,7 @@ export class Placement {
     userCouponId: string | null,
     reservation: CouponReservation | null,
   ): Promise<PlacementOutcome> {
-    const placedAt = new Date();
+    const placedAt = this.options.now();
     const refused = reservation?.outcome === "REFUSED";
     const amounts = applyDiscount(priced.subtotal, reservation?.outcome === "RESERVED" ? reservation.discountAmount : 0);
     const timeline: TimelineEntry[] = [{ step: "ORDER_PLACED", status: "SUCCEEDED", at: placedAt }];
