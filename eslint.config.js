@@ -18,7 +18,21 @@ export default tseslint.config(
     },
   },
   {
-    files: ["**/test/**/*.ts", "**/*.test.ts", "e2e/**/*.ts", "bench/**/*.ts", "**/bench/**/*.ts", "packages/testing/**/*.ts", "**/prisma.config.ts", "**/src/config.ts", "packages/config/src/*.ts", "packages/prisma-kit/src/*.ts", "**/cli/**/*.ts", "**/fixtures/**/*.ts", "**/seed.ts"],
+    files: [
+      "**/test/**/*.ts",
+      "**/*.test.ts",
+      "e2e/**/*.ts",
+      "bench/**/*.ts",
+      "**/bench/**/*.ts",
+      "packages/testing/**/*.ts",
+      "**/prisma.config.ts",
+      "**/src/config.ts",
+      "packages/config/src/*.ts",
+      "packages/prisma-kit/src/*.ts",
+      "**/cli/**/*.ts",
+      "**/fixtures/**/*.ts",
+      "**/seed.ts",
+    ],
     rules: {
       "no-restricted-properties": "off",
       "@typescript-eslint/no-unsafe-assignment": "off",
@@ -37,13 +51,30 @@ export default tseslint.config(
       "no-restricted-imports": [
         "error",
         {
-          paths: ["express", "pg", "kafkajs", "ioredis", "redlock", "opossum", "prom-client", "@shop/outbox", "@shop/kafka", "@shop/http-kit", "@shop/service-kit", "node:http", "node:net"].map((name) => ({
+          paths: [
+            "express",
+            "pg",
+            "kafkajs",
+            "ioredis",
+            "redlock",
+            "opossum",
+            "prom-client",
+            "@shop/outbox",
+            "@shop/kafka",
+            "@shop/http-kit",
+            "@shop/service-kit",
+            "node:http",
+            "node:net",
+          ].map((name) => ({
             name,
             message: "src/domain holds rules and use cases only; effects go behind a port (domain/ports.ts) implemented in src/data or src/clients",
           })),
           patterns: [
             { group: ["@prisma/*", "**/generated/**"], message: "src/domain does not know Prisma; repositories in src/data return plain objects" },
-            { group: ["../data/*", "../http/*", "../events/*", "../clients/*", "../jobs/*"], message: "src/domain is called by the edges, never the other way round" },
+            {
+              group: ["../data/*", "../http/*", "../events/*", "../clients/*", "../jobs/*"],
+              message: "src/domain is called by the edges, never the other way round",
+            },
           ],
         },
       ],
@@ -51,6 +82,18 @@ export default tseslint.config(
   },
   {
     files: ["**/*.js", "**/*.mjs"],
-    languageOptions: { globals: { process: "readonly", console: "readonly", fetch: "readonly", setTimeout: "readonly", clearTimeout: "readonly", Buffer: "readonly", URL: "readonly", AbortSignal: "readonly", TextEncoder: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        fetch: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        AbortSignal: "readonly",
+        TextEncoder: "readonly",
+      },
+    },
   },
 );

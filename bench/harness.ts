@@ -23,7 +23,12 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   body?: string;
   /** Varies each request (path, body, headers), e.g. a different user per request. */
-  setupRequest?: (request: { path: string; method?: string; headers?: Record<string, string>; body?: string }) => { path: string; method?: string; headers?: Record<string, string>; body?: string };
+  setupRequest?: (request: { path: string; method?: string; headers?: Record<string, string>; body?: string }) => {
+    path: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  };
   /** Status codes that count as success besides 2xx (e.g. 409 sold out in a coupon rush). */
   expectedStatuses?: number[];
 }
@@ -32,23 +37,28 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
   const statuses: Record<number, number> = {};
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon({
-    url: options.url,
-    connections: options.connections ?? 50,
-    pipelining: 1,
-    ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds ?? 10 }),
-    method: options.method ?? "GET",
-    headers: options.headers,
-    body: options.body,
-    requests: options.setupRequest ? [{ setupRequest: options.setupRequest as never }] : undefined,
-    }, (error, result) => (error ? reject(error as Error) : resolve(result)));
+    instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections ?? 50,
+        pipelining: 1,
+        ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds ?? 10 }),
+        method: options.method ?? "GET",
+        headers: options.headers,
+        body: options.body,
+        requests: options.setupRequest ? [{ setupRequest: options.setupRequest as never }] : undefined,
+      },
+      (error, result) => (error ? reject(error as Error) : resolve(result)),
+    );
   });
   instance.on("response", (_client: unknown, statusCode: number) => {
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await finished;
   const expected = new Set(options.expectedStatuses ?? []);
-  const unexpected = Object.entries(statuses).filter(([s]) => !(Number(s) >= 200 && Number(s) < 300) && !expected.has(Number(s))).reduce((sum, [, n]) => sum + n, 0);
+  const unexpected = Object.entries(statuses)
+    .filter(([s]) => !(Number(s) >= 200 && Number(s) < 300) && !expected.has(Number(s)))
+    .reduce((sum, [, n]) => sum + n, 0);
   return {
     scenario: options.scenario,
     requestsPerSecond: Math.round(result.requests.average),
@@ -62,7 +72,10 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
 
 /** A bare node:http server in its own process answering a small JSON: the yardstick for every ratio. */
 export async function startBaseline(): Promise<{ url: string; stop(): void }> {
-  const child = fork(fileURLToPath(new URL("./baseline-server.ts", import.meta.url)), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(new URL("./baseline-server.ts", import.meta.url)), [], {
+    execArgv: ["--import", "tsx"],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
   const port = await new Promise<number>((resolve) => child.once("message", (m) => resolve((m as { port: number }).port)));
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") };
 }
@@ -74,7 +87,7 @@ export function report(baseline: LoadResult, results: LoadResult[]): string {
     "× bare node": (r.requestsPerSecond / baseline.requestsPerSecond).toFixed(3),
     "p50 ms": r.p50Ms,
     "p99 ms": r.p99Ms,
-    "unexpected": r.non2xx + r.errors,
+    unexpected: r.non2xx + r.errors,
     requests: r.total,
   }));
   const headers = Object.keys(rows[0]!);

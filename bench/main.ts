@@ -23,7 +23,15 @@ if (wanted("gateway")) {
   results.push(await load({ scenario: "gateway /healthz (no upstream)", url: `${gateway}/healthz`, durationSeconds: seconds, connections }));
 }
 if (wanted("wallet")) {
-  results.push(await load({ scenario: "GET balance (gateway → wallet)", url: `${gateway}/api/v1/users/${userId}/balance`, headers: auth, durationSeconds: seconds, connections }));
+  results.push(
+    await load({
+      scenario: "GET balance (gateway → wallet)",
+      url: `${gateway}/api/v1/users/${userId}/balance`,
+      headers: auth,
+      durationSeconds: seconds,
+      connections,
+    }),
+  );
   // Charges spread over many users so the per-user write limit and row lock are not what is measured.
   const admin = await signToken({ sub: "bench-admin", roles: ["admin"] });
   let n = 0;
@@ -33,7 +41,13 @@ if (wanted("wallet")) {
       url: gateway,
       durationSeconds: seconds,
       connections,
-      setupRequest: (req) => ({ ...req, method: "POST", path: `/api/v1/users/bench-${n++ % 1000}/balance/charges`, headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" }, body: JSON.stringify({ amount: 1 }) }),
+      setupRequest: (req) => ({
+        ...req,
+        method: "POST",
+        path: `/api/v1/users/bench-${n++ % 1000}/balance/charges`,
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ amount: 1 }),
+      }),
     }),
   );
 }
@@ -42,7 +56,9 @@ if (wanted("catalog")) {
   const listing = (await (await fetch(`${gateway}/api/v1/products?limit=1`)).json()) as { items: { id: string }[] };
   const productId = listing.items[0]?.id;
   if (!productId) throw new Error("no product to read: the catalog has no data (start seeds a demo catalog)");
-  results.push(await load({ scenario: "GET product (gateway → catalog, cached)", url: `${gateway}/api/v1/products/${productId}`, durationSeconds: seconds, connections }));
+  results.push(
+    await load({ scenario: "GET product (gateway → catalog, cached)", url: `${gateway}/api/v1/products/${productId}`, durationSeconds: seconds, connections }),
+  );
   results.push(await load({ scenario: "GET top sellers (gateway → catalog)", url: `${gateway}/api/v1/products/top`, durationSeconds: seconds, connections }));
 }
 
@@ -57,5 +73,8 @@ if (wanted("orders")) {
 }
 
 console.log(`\n${report(baseline, results)}\n`);
-if (orderReport) console.log(`${orderReport}\n(placement/s: accepted orders per second of load; answer p50/p99: POST /orders request → 202 (or refusal), ms; completed/s: completions on order.completed.v1 per second from the first placement to the last completion; p50/p99: placement → completion seen on the topic)\n`);
+if (orderReport)
+  console.log(
+    `${orderReport}\n(placement/s: accepted orders per second of load; answer p50/p99: POST /orders request → 202 (or refusal), ms; completed/s: completions on order.completed.v1 per second from the first placement to the last completion; p50/p99: placement → completion seen on the topic)\n`,
+  );
 console.log(`(${seconds} s per scenario, ${connections} connections, autocannon in the same process as the orchestrator; everything on this machine)`);

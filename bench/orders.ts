@@ -20,11 +20,15 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
 
 function call(url: string, method: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve) => {
-    const req = request(url, { method, agent, headers: { ...headers, ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      { method, agent, headers: { ...headers, ...(body ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) } : {}) } },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("error", () => resolve({ status: 0, text: "" }));
     req.end(body);
   });
@@ -32,7 +36,12 @@ function call(url: string, method: string, headers: Record<string, string>, body
 
 async function setUp(gatewayUrl: string, userCount: number): Promise<Setup> {
   const admin = `Bearer ${await signToken({ sub: "bench-admin", roles: ["admin"] })}`;
-  const created = await call(`${gatewayUrl}/api/v1/admin/products`, "POST", { authorization: admin }, JSON.stringify({ name: `bench ${randomUUID().slice(0, 6)}`, price: 1_000, stock: 1_000_000 }));
+  const created = await call(
+    `${gatewayUrl}/api/v1/admin/products`,
+    "POST",
+    { authorization: admin },
+    JSON.stringify({ name: `bench ${randomUUID().slice(0, 6)}`, price: 1_000, stock: 1_000_000 }),
+  );
   const productId = (JSON.parse(created.text) as { id: string }).id;
   const users = Array.from({ length: userCount }, (_, i) => `bench-order-${randomUUID().slice(0, 6)}-${i}`);
   const tokens = new Map<string, string>();
@@ -40,7 +49,12 @@ async function setUp(gatewayUrl: string, userCount: number): Promise<Setup> {
     await Promise.all(
       users.slice(i, i + 50).map(async (userId) => {
         tokens.set(userId, `Bearer ${await signToken({ sub: userId, expiresIn: "1h" })}`);
-        const charged = await call(`${gatewayUrl}/api/v1/users/${userId}/balance/charges`, "POST", { authorization: admin }, JSON.stringify({ amount: 10_000_000 }));
+        const charged = await call(
+          `${gatewayUrl}/api/v1/users/${userId}/balance/charges`,
+          "POST",
+          { authorization: admin },
+          JSON.stringify({ amount: 10_000_000 }),
+        );
         if (charged.status !== 201) throw new Error(`charge failed: ${charged.status} ${charged.text}`);
       }),
     );
@@ -78,9 +92,18 @@ interface Placement {
 function place(gatewayUrl: string, setup: Setup, index: number): Promise<Placement> {
   const userId = setup.users[index % setup.users.length]!;
   const placedAt = performance.now();
-  return call(`${gatewayUrl}/api/v1/users/${userId}/orders`, "POST", { authorization: setup.tokens.get(userId)!, "idempotency-key": randomUUID() }, JSON.stringify({ items: [{ productId: setup.productId, quantity: 1 }] })).then(
-    ({ status, text }) => ({ index, status, placedAt, answeredAt: performance.now(), orderId: status === 202 ? (JSON.parse(text) as { orderId: string }).orderId : undefined }),
-  );
+  return call(
+    `${gatewayUrl}/api/v1/users/${userId}/orders`,
+    "POST",
+    { authorization: setup.tokens.get(userId)!, "idempotency-key": randomUUID() },
+    JSON.stringify({ items: [{ productId: setup.productId, quantity: 1 }] }),
+  ).then(({ status, text }) => ({
+    index,
+    status,
+    placedAt,
+    answeredAt: performance.now(),
+    orderId: status === 202 ? (JSON.parse(text) as { orderId: string }).orderId : undefined,
+  }));
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -105,13 +128,24 @@ export interface OrderRunResult {
 }
 
 /** After the load: waits for the saga to settle (at most the saga deadline plus a margin), then counts. */
-async function settle(gatewayUrl: string, setup: Setup, scenario: string, placements: Placement[], completedAt: Map<string, number>, loadSeconds: number, cpuAtStart: Map<string, number>): Promise<OrderRunResult> {
+async function settle(
+  gatewayUrl: string,
+  setup: Setup,
+  scenario: string,
+  placements: Placement[],
+  completedAt: Map<string, number>,
+  loadSeconds: number,
+  cpuAtStart: Map<string, number>,
+): Promise<OrderRunResult> {
   const accepted = placements.filter((p) => p.orderId);
   const deadline = performance.now() + 40_000;
   while (performance.now() < deadline && accepted.some((p) => !completedAt.has(p.orderId!))) await sleep(250);
   const cpuAtEnd = cpuSecondsByGroup();
   const answerTimes = placements.map((p) => p.answeredAt - p.placedAt).sort((a, b) => a - b);
-  const latencies = accepted.filter((p) => completedAt.has(p.orderId!)).map((p) => completedAt.get(p.orderId!)! - p.placedAt).sort((a, b) => a - b);
+  const latencies = accepted
+    .filter((p) => completedAt.has(p.orderId!))
+    .map((p) => completedAt.get(p.orderId!)! - p.placedAt)
+    .sort((a, b) => a - b);
   const firstPlaced = Math.min(...placements.map((p) => p.placedAt));
   const lastCompleted = Math.max(...accepted.map((p) => completedAt.get(p.orderId!) ?? 0));
   const notCompleted: Record<string, number> = {};
@@ -146,7 +180,13 @@ async function stateOf(gatewayUrl: string, setup: Setup, placement: Placement): 
 }
 
 /** Closed loop: `concurrency` clients place orders back to back for `seconds`. */
-async function atConcurrency(gatewayUrl: string, setup: Setup, seconds: number, concurrency: number, completedAt: Map<string, number>): Promise<OrderRunResult> {
+async function atConcurrency(
+  gatewayUrl: string,
+  setup: Setup,
+  seconds: number,
+  concurrency: number,
+  completedAt: Map<string, number>,
+): Promise<OrderRunResult> {
   const placements: Placement[] = [];
   const cpuAtStart = cpuSecondsByGroup();
   const until = performance.now() + seconds * 1000;
@@ -191,7 +231,12 @@ export function formatOrderResults(results: OrderRunResult[]): string {
     const total = r.cpuMsPerCompletedOrder.reduce((sum, row) => sum + row.msPerOperation, 0);
     return `${r.scenario}: CPU per completed order ${total.toFixed(1)} ms (${r.cpuMsPerCompletedOrder.map((row) => `${row.group} ${row.msPerOperation.toFixed(2)}`).join(", ")})`;
   });
-  return [["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "), ...lines, "", ...cpu].join("\n");
+  return [
+    ["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "),
+    ...lines,
+    "",
+    ...cpu,
+  ].join("\n");
 }
 
 export async function run(gatewayUrl: string, options: { seconds: number }): Promise<{ orders: OrderRunResult[] }> {

@@ -28,7 +28,8 @@ function ownerOf(url: string): string {
 
 const table = (title: string, totals: Map<string, number>, all: number, rows = 15) => {
   console.log(`  ${title}`);
-  for (const [name, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, rows)) console.log(`    ${((100 * us) / all).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
+  for (const [name, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, rows))
+    console.log(`    ${((100 * us) / all).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
 };
 
 for (const file of process.argv.slice(2)) {

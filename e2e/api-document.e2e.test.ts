@@ -43,7 +43,12 @@ test("successes and business errors are as documented", async () => {
   expectStatus("chargeBalance", await user.charge(100_000), 201);
   const key = randomUUID();
   expectStatus("chargeBalance", await user.post(`/users/${user.userId}/balance/charges`, { amount: 1_000 }, { "idempotency-key": key }), 201);
-  expectStatus("chargeBalance", await user.post(`/users/${user.userId}/balance/charges`, { amount: 2_000 }, { "idempotency-key": key }), 422, "IDEMPOTENCY_KEY_REUSED");
+  expectStatus(
+    "chargeBalance",
+    await user.post(`/users/${user.userId}/balance/charges`, { amount: 2_000 }, { "idempotency-key": key }),
+    422,
+    "IDEMPOTENCY_KEY_REUSED",
+  );
 
   const issued = await user.post(`/users/${user.userId}/coupons`, { couponId });
   expectStatus("issueCoupon", issued, 201);
@@ -88,7 +93,12 @@ test("refusals at the edge are as documented: 400, 401, 403, 405, 415, 429", asy
   expectStatus("createProduct", await user.post("/admin/products", { name: "n", price: 1, stock: 1 }), 403, "FORBIDDEN");
   expectStatus("products (DELETE)", await anonymous.call("DELETE", "/products"), 405, "METHOD_NOT_ALLOWED");
   expectStatus("getBalance (PUT)", await user.call("PUT", `/users/${user.userId}/balance`, { balance: 1 }), 405, "METHOD_NOT_ALLOWED");
-  expectStatus("chargeBalance", await user.call("POST", `/users/${user.userId}/balance/charges`, { amount: 1 }, { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+  expectStatus(
+    "chargeBalance",
+    await user.call("POST", `/users/${user.userId}/balance/charges`, { amount: 1 }, { "content-type": "text/plain" }),
+    415,
+    "UNSUPPORTED_MEDIA_TYPE",
+  );
 
   // The write burst is 10 per user, refilled at 0.2 a second: the 11th write in a row is limited.
   const writer = await newUser();
@@ -104,13 +114,17 @@ test("a service that is down: 502 from the gateway, then 503 once its breaker op
   const user = await newUser();
   await system.kill("payment");
   const statuses: number[] = [];
-  await eventually(async () => {
-    const answer = await user.get(`/users/${user.userId}/payments`);
-    statuses.push(answer.status);
-    note("listPayments", answer.status);
-    expect(answer.status).toBe(503);
-    expectStatus("listPayments", answer, 503, "SERVICE_UNAVAILABLE");
-  }, 20_000, 50);
+  await eventually(
+    async () => {
+      const answer = await user.get(`/users/${user.userId}/payments`);
+      statuses.push(answer.status);
+      note("listPayments", answer.status);
+      expect(answer.status).toBe(503);
+      expectStatus("listPayments", answer, 503, "SERVICE_UNAVAILABLE");
+    },
+    20_000,
+    50,
+  );
   expect(statuses[0]).toBe(502);
 });
 

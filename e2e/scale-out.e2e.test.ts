@@ -31,39 +31,43 @@ async function place(user: ApiClient, productId: string, userCouponId?: string):
   }
 }
 
-test("orders keep completing while every service scales from two instances to three and back to two", async () => {
-  const shop = await Shop.at(system.gatewayUrl);
-  const product = await shop.product({ price: 1_000, stock: 1_000 });
-  const couponId = await shop.percentCoupon(10, 20);
-  const users = await Promise.all(Array.from({ length: 40 }, () => ApiClient.as(system.gatewayUrl)));
-  for (const user of users) expect((await user.charge(100_000)).status).toBe(201);
-  const coupons = await Promise.all(users.slice(0, 20).map((user) => Shop.issue(user, couponId)));
+test(
+  "orders keep completing while every service scales from two instances to three and back to two",
+  async () => {
+    const shop = await Shop.at(system.gatewayUrl);
+    const product = await shop.product({ price: 1_000, stock: 1_000 });
+    const couponId = await shop.percentCoupon(10, 20);
+    const users = await Promise.all(Array.from({ length: 40 }, () => ApiClient.as(system.gatewayUrl)));
+    for (const user of users) expect((await user.charge(100_000)).status).toBe(201);
+    const coupons = await Promise.all(users.slice(0, 20).map((user) => Shop.issue(user, couponId)));
 
-  const placements: Promise<{ user: ApiClient; response: ApiResponse }>[] = [];
-  const orders = 160;
-  const scaling = (async () => {
-    await sleep(2_000);
-    await Promise.all(serviceNames.map((name) => system.addInstance(name)));
-    await sleep(1_000);
-    await Promise.all(serviceNames.map((name) => system.stopInstance(name, 0)));
-  })();
-  for (let i = 0; i < orders; i++) {
-    const user = users[i % users.length]!;
-    // The first 20 orders use each coupon holder's coupon once.
-    placements.push(place(user, product.id, i < 20 ? coupons[i] : undefined).then((response) => ({ user, response })));
-    await sleep(50);
-  }
-  await scaling;
-  for (const name of serviceNames) expect(system.runningInstances(name)).toBe(2);
+    const placements: Promise<{ user: ApiClient; response: ApiResponse }>[] = [];
+    const orders = 160;
+    const scaling = (async () => {
+      await sleep(2_000);
+      await Promise.all(serviceNames.map((name) => system.addInstance(name)));
+      await sleep(1_000);
+      await Promise.all(serviceNames.map((name) => system.stopInstance(name, 0)));
+    })();
+    for (let i = 0; i < orders; i++) {
+      const user = users[i % users.length]!;
+      // The first 20 orders use each coupon holder's coupon once.
+      placements.push(place(user, product.id, i < 20 ? coupons[i] : undefined).then((response) => ({ user, response })));
+      await sleep(50);
+    }
+    await scaling;
+    for (const name of serviceNames) expect(system.runningInstances(name)).toBe(2);
 
-  const placed = await Promise.all(placements);
-  const finals = await Promise.all(placed.map(({ user, response }) => waitForFinalOrder(user, (response.body as { orderId: string }).orderId, 60_000)));
-  const byStatus = finals.reduce<Record<string, number>>((count, order: { status: string; failureCode?: string }) => {
-    const key = order.status === "FAILED" ? `FAILED:${order.failureCode}` : order.status;
-    count[key] = (count[key] ?? 0) + 1;
-    return count;
-  }, {});
-  expect(byStatus).toEqual({ COMPLETED: orders });
-  expect(await shop.stockOf(product.id)).toBe(1_000 - orders);
-  await system.expectConsistent();
-}, E2E_TIMEOUT_MS);
+    const placed = await Promise.all(placements);
+    const finals = await Promise.all(placed.map(({ user, response }) => waitForFinalOrder(user, (response.body as { orderId: string }).orderId, 60_000)));
+    const byStatus = finals.reduce<Record<string, number>>((count, order: { status: string; failureCode?: string }) => {
+      const key = order.status === "FAILED" ? `FAILED:${order.failureCode}` : order.status;
+      count[key] = (count[key] ?? 0) + 1;
+      return count;
+    }, {});
+    expect(byStatus).toEqual({ COMPLETED: orders });
+    expect(await shop.stockOf(product.id)).toBe(1_000 - orders);
+    await system.expectConsistent();
+  },
+  E2E_TIMEOUT_MS,
+);

@@ -31,7 +31,11 @@ afterAll(async () => {
 /** Runs the walk as pasted into an interactive shell (`-i`: comments, globbing and history as a person has them). */
 function walk(shell: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(shell, shell === "zsh" ? ["-f", "-i"] : ["--norc", "-i"], { cwd, env: { ...process.env, API: `${system.gatewayUrl}/api/v1`, ...env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(shell, shell === "zsh" ? ["-f", "-i"] : ["--norc", "-i"], {
+      cwd,
+      env: { ...process.env, API: `${system.gatewayUrl}/api/v1`, ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -46,26 +50,36 @@ test("the README shows exactly the walk that `npm run demo` runs", () => {
   expect(walkOf(readme)).toBe(walkOf(script));
 });
 
-test.each(shells)("in %s, from a sub-folder and from outside the repository, the walk ends with the order's timeline", async (shell) => {
-  for (const [cwd, env] of [
-    [path.join(root, "services", "wallet"), {}],
-    [tmpdir(), { SHOP: root }],
-  ] as const) {
-    const { code, output } = await walk(shell, cwd, env);
-    if (code !== 0) console.info(output.slice(-3_000));
-    expect({ shell, cwd, code, tail: output.slice(-1_500) }).toEqual({ shell, cwd, code: 0, tail: expect.any(String) });
-    expect(output).toContain('{"status":"ready"}');
-    expect(output).toContain('"status":"COMPLETED","subtotal":59000,"discountAmount":5000,"totalAmount":54000');
-    expect(output).toMatch(/"balance":46000/);
-    expect(output.trimEnd()).toMatch(/ORDER_PLACED {2}SUCCEEDED\n.*BALANCE_DEBITED {2}SUCCEEDED\n.*STOCK_RESERVED {2}SUCCEEDED\n.*PAYMENT_COMPLETED {2}SUCCEEDED\n.*COMPLETED {2}SUCCEEDED\n/);
-  }
-}, E2E_TIMEOUT_MS);
+test.each(shells)(
+  "in %s, from a sub-folder and from outside the repository, the walk ends with the order's timeline",
+  async (shell) => {
+    for (const [cwd, env] of [
+      [path.join(root, "services", "wallet"), {}],
+      [tmpdir(), { SHOP: root }],
+    ] as const) {
+      const { code, output } = await walk(shell, cwd, env);
+      if (code !== 0) console.info(output.slice(-3_000));
+      expect({ shell, cwd, code, tail: output.slice(-1_500) }).toEqual({ shell, cwd, code: 0, tail: expect.any(String) });
+      expect(output).toContain('{"status":"ready"}');
+      expect(output).toContain('"status":"COMPLETED","subtotal":59000,"discountAmount":5000,"totalAmount":54000');
+      expect(output).toMatch(/"balance":46000/);
+      expect(output.trimEnd()).toMatch(
+        /ORDER_PLACED {2}SUCCEEDED\n.*BALANCE_DEBITED {2}SUCCEEDED\n.*STOCK_RESERVED {2}SUCCEEDED\n.*PAYMENT_COMPLETED {2}SUCCEEDED\n.*COMPLETED {2}SUCCEEDED\n/,
+      );
+    }
+  },
+  E2E_TIMEOUT_MS,
+);
 
-test.each(shells)("in %s, the first failing step stops the walk and shows the problem it got", async (shell) => {
-  // Tokens signed with another secret: the first call that needs one (step 4) is refused.
-  const { code, output } = await walk(shell, root, { JWT_SECRET: "not-the-secret-of-this-system-0123456789" });
-  expect(code).not.toBe(0);
-  expect(output).toContain("== 4.");
-  expect(output).toMatch(/FAILED: \{.*"code":"UNAUTHORIZED"/);
-  expect(output).not.toContain("== 5.");
-}, E2E_TIMEOUT_MS);
+test.each(shells)(
+  "in %s, the first failing step stops the walk and shows the problem it got",
+  async (shell) => {
+    // Tokens signed with another secret: the first call that needs one (step 4) is refused.
+    const { code, output } = await walk(shell, root, { JWT_SECRET: "not-the-secret-of-this-system-0123456789" });
+    expect(code).not.toBe(0);
+    expect(output).toContain("== 4.");
+    expect(output).toMatch(/FAILED: \{.*"code":"UNAUTHORIZED"/);
+    expect(output).not.toContain("== 5.");
+  },
+  E2E_TIMEOUT_MS,
+);

@@ -31,7 +31,20 @@ function ensureDependencies() {
   writeFileSync(stampFile, lockHash());
 }
 
-const scripts = { start: "start.mjs", test: "test.mjs", infra: "infra.mjs", bench: "bench.mjs", dlq: "dlq.mjs", audit: "audit.mjs", "infra-check": "infra-check.mjs", mock: "mock.mjs", chaos: "chaos.mjs", token: "token.mjs", build: "build.mjs", "images-test": "images-test.mjs" };
+const scripts = {
+  start: "start.mjs",
+  test: "test.mjs",
+  infra: "infra.mjs",
+  bench: "bench.mjs",
+  dlq: "dlq.mjs",
+  audit: "audit.mjs",
+  "infra-check": "infra-check.mjs",
+  mock: "mock.mjs",
+  chaos: "chaos.mjs",
+  token: "token.mjs",
+  build: "build.mjs",
+  "images-test": "images-test.mjs",
+};
 const [command, ...rest] = process.argv.slice(2);
 const script = scripts[command];
 if (!script) {

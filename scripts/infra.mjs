@@ -16,7 +16,13 @@ export const settings = {
   postgres: { host: env.PGHOST ?? "127.0.0.1", port: Number(env.PGPORT ?? 5432), user: env.PGUSER ?? "postgres", password: env.PGPASSWORD ?? "" },
   redis: { host: "127.0.0.1", port: Number(env.REDIS_PORT ?? 6379) },
   kafka: { version: "4.2.1", host: "127.0.0.1", port: Number(env.KAFKA_PORT ?? 9092), controllerPort: Number(env.KAFKA_CONTROLLER_PORT ?? 9093) },
-  registry: { version: env.APICURIO_VERSION ?? "3.3.3", host: "127.0.0.1", port: Number(env.REGISTRY_PORT ?? 8081), managementPort: Number(env.REGISTRY_MANAGEMENT_PORT ?? 9008), database: env.REGISTRY_DATABASE ?? "schema_registry" },
+  registry: {
+    version: env.APICURIO_VERSION ?? "3.3.3",
+    host: "127.0.0.1",
+    port: Number(env.REGISTRY_PORT ?? 8081),
+    managementPort: Number(env.REGISTRY_MANAGEMENT_PORT ?? 9008),
+    database: env.REGISTRY_DATABASE ?? "schema_registry",
+  },
   mavenRepo: env.MAVEN_REPO_URL ?? "https://repo1.maven.org/maven2",
 };
 
@@ -42,9 +48,15 @@ function portOpen(port, host = "127.0.0.1", timeoutMs = 1000) {
 function redisPing({ host, port }) {
   return new Promise((resolve) => {
     const socket = net.connect({ port, host });
-    socket.setTimeout(1000, () => { socket.destroy(); resolve(false); });
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
     socket.once("connect", () => socket.write("PING\r\n"));
-    socket.once("data", (data) => { socket.destroy(); resolve(data.toString().startsWith("+PONG")); });
+    socket.once("data", (data) => {
+      socket.destroy();
+      resolve(data.toString().startsWith("+PONG"));
+    });
     socket.once("error", () => resolve(false));
   });
 }
@@ -172,7 +184,15 @@ export function ensureKafkaClasspath() {
   mkdirSync(libs, { recursive: true });
   const result = spawnSync(
     "mvn",
-    ["-B", "-f", path.join(root, "infra/local/kafka-pom.xml"), `-Dkafka.version=${settings.kafka.version}`, "dependency:copy-dependencies", "-DincludeScope=runtime", `-DoutputDirectory=${libs}`],
+    [
+      "-B",
+      "-f",
+      path.join(root, "infra/local/kafka-pom.xml"),
+      `-Dkafka.version=${settings.kafka.version}`,
+      "dependency:copy-dependencies",
+      "-DincludeScope=runtime",
+      `-DoutputDirectory=${libs}`,
+    ],
     { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" },
   );
   for (const line of (result.stdout ?? "").split("\n")) if (/Downloaded from|ERROR|BUILD/.test(line)) log(line.replace(/^\[INFO\] /, ""));
@@ -277,14 +297,38 @@ async function upKafka() {
     log("formatting Kafka storage (KRaft, single node)");
     const id = spawnSync("java", ["-cp", classpath, "kafka.tools.StorageTool", "random-uuid"], { encoding: "utf8" });
     if (id.status !== 0) fail(`StorageTool random-uuid failed: ${id.stderr}`);
-    const format = spawnSync("java", ["-cp", classpath, `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, `-Dkafka.logs.dir=${dir}`, "kafka.tools.StorageTool", "format", "--standalone", "-t", id.stdout.trim(), "-c", path.join(dir, "server.properties")], { encoding: "utf8" });
+    const format = spawnSync(
+      "java",
+      [
+        "-cp",
+        classpath,
+        `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`,
+        `-Dkafka.logs.dir=${dir}`,
+        "kafka.tools.StorageTool",
+        "format",
+        "--standalone",
+        "-t",
+        id.stdout.trim(),
+        "-c",
+        path.join(dir, "server.properties"),
+      ],
+      { encoding: "utf8" },
+    );
     if (format.status !== 0) fail(`StorageTool format failed: ${format.stderr || format.stdout}`);
   }
   log("starting Kafka");
   const { pid, logFile } = startDetached("kafka", "java", [
-    "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-    `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`, `-Dkafka.logs.dir=${dir}`,
-    "-cp", classpath, "kafka.Kafka", path.join(dir, "server.properties"),
+    "-Xms256m",
+    "-Xmx768m",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-Djava.awt.headless=true",
+    `-Dlog4j2.configurationFile=${path.join(dir, "log4j2.properties")}`,
+    `-Dkafka.logs.dir=${dir}`,
+    "-cp",
+    classpath,
+    "kafka.Kafka",
+    path.join(dir, "server.properties"),
   ]);
   await waitFor("Kafka", kafkaReady, { logFile, pid, timeoutMs: 90_000 });
   log(`Kafka is up on ${settings.kafka.host}:${settings.kafka.port} (pid ${pid})`);
@@ -311,19 +355,36 @@ async function upRegistry() {
   await ensureDatabase(settings.registry.database);
   const { host, port, user, password } = settings.postgres;
   const java = newestJava();
-  if (java.major < 21) fail(`the schema registry (Apicurio ${settings.registry.version}) needs Java 21 or newer; found ${java.major || "none"}: apt-get install openjdk-21-jre-headless, or set JAVA_HOME`);
+  if (java.major < 21)
+    fail(
+      `the schema registry (Apicurio ${settings.registry.version}) needs Java 21 or newer; found ${java.major || "none"}: apt-get install openjdk-21-jre-headless, or set JAVA_HOME`,
+    );
   log(`starting the schema registry (Apicurio on Java ${java.major}, schemas stored in PostgreSQL)`);
-  const { pid, logFile } = startDetached("apicurio", java.bin, [
-    "-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-    `-Dquarkus.http.host=${settings.registry.host}`, `-Dquarkus.http.port=${settings.registry.port}`,
-    "-Dquarkus.management.host=127.0.0.1", `-Dquarkus.management.port=${settings.registry.managementPort}`,
-    "-Dapicurio.storage.kind=sql", "-Dapicurio.storage.sql.kind=postgresql",
-    `-Dapicurio.datasource.url=jdbc:postgresql://${host}:${port}/${settings.registry.database}`,
-    `-Dapicurio.datasource.username=${user}`, `-Dapicurio.datasource.password=${password || "postgres"}`,
-    "-Dapicurio.ccompat.legacy-id-mode.enabled=false",
-    "-Dquarkus.log.level=WARN", "-Dquarkus.log.category.\"io.apicurio\".level=INFO",
-    "-jar", path.join(home, "quarkus-run.jar"),
-  ], { cwd: dir });
+  const { pid, logFile } = startDetached(
+    "apicurio",
+    java.bin,
+    [
+      "-Xms128m",
+      "-Xmx512m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      `-Dquarkus.http.host=${settings.registry.host}`,
+      `-Dquarkus.http.port=${settings.registry.port}`,
+      "-Dquarkus.management.host=127.0.0.1",
+      `-Dquarkus.management.port=${settings.registry.managementPort}`,
+      "-Dapicurio.storage.kind=sql",
+      "-Dapicurio.storage.sql.kind=postgresql",
+      `-Dapicurio.datasource.url=jdbc:postgresql://${host}:${port}/${settings.registry.database}`,
+      `-Dapicurio.datasource.username=${user}`,
+      `-Dapicurio.datasource.password=${password || "postgres"}`,
+      "-Dapicurio.ccompat.legacy-id-mode.enabled=false",
+      "-Dquarkus.log.level=WARN",
+      '-Dquarkus.log.category."io.apicurio".level=INFO',
+      "-jar",
+      path.join(home, "quarkus-run.jar"),
+    ],
+    { cwd: dir },
+  );
   await waitFor("schema registry", registryReady, { logFile, pid, timeoutMs: 120_000 });
   log(`schema registry is up at ${registryUrl()} (pid ${pid})`);
 }

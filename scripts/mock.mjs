@@ -80,7 +80,8 @@ function front(prismPort) {
             const errors = issuesOf(JSON.parse(violations));
             return send(res, 400, problem(400, "VALIDATION_FAILED", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors }));
           }
-          if (text.includes("https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR")) return send(res, 404, problem(404, "NOT_FOUND", `no route for ${req.method} ${pathname}`));
+          if (text.includes("https://stoplight.io/prism/errors#NO_PATH_MATCHED_ERROR"))
+            return send(res, 404, problem(404, "NOT_FOUND", `no route for ${req.method} ${pathname}`));
           if (text.includes("https://stoplight.io/prism/errors#NO_METHOD_MATCHED_ERROR")) {
             const allow = (allowedMethods(pathname) ?? []).join(", ");
             return send(res, 405, problem(405, "METHOD_NOT_ALLOWED", `${req.method} is not allowed here; allowed: ${allow}`), { allow });
@@ -89,17 +90,23 @@ function front(prismPort) {
           res.end(text);
         });
       });
-      upstream.on("error", (error) => send(res, 502, { type: "about:blank", title: "Bad Gateway", status: 502, detail: `the mock server failed: ${error.message}`, code: "BAD_GATEWAY" }));
+      upstream.on("error", (error) =>
+        send(res, 502, { type: "about:blank", title: "Bad Gateway", status: 502, detail: `the mock server failed: ${error.message}`, code: "BAD_GATEWAY" }),
+      );
       upstream.end(body);
     });
   };
 }
 
 const prismPort = await freePort();
-const prism = spawn(path.join(root, "node_modules", ".bin", "prism"), ["mock", "--host", "127.0.0.1", "--port", String(prismPort), "--verboseLevel", "warn", documentPath], {
-  cwd: root,
-  stdio: ["ignore", "inherit", "inherit"],
-});
+const prism = spawn(
+  path.join(root, "node_modules", ".bin", "prism"),
+  ["mock", "--host", "127.0.0.1", "--port", String(prismPort), "--verboseLevel", "warn", documentPath],
+  {
+    cwd: root,
+    stdio: ["ignore", "inherit", "inherit"],
+  },
+);
 let stopping = false;
 prism.once("exit", (code) => {
   if (stopping) process.exit(0);

@@ -33,7 +33,13 @@ export function databaseUrl(schema) {
 // Prisma runs on its WebAssembly engines here: pointing the native ones at a dummy file stops downloads.
 // Each service migrates its own schema (own _prisma_migrations), so Migrate's database-wide lock
 // would only serialize unrelated services.
-const prismaEnv = { PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false", PRISMA_QUERY_ENGINE_LIBRARY: "/bin/false", PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK: "1", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
+const prismaEnv = {
+  PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false",
+  PRISMA_QUERY_ENGINE_LIBRARY: "/bin/false",
+  PRISMA_SCHEMA_DISABLE_ADVISORY_LOCK: "1",
+  CHECKPOINT_DISABLE: "1",
+  PRISMA_HIDE_UPDATE_MESSAGE: "1",
+};
 
 function run(label, command, args, options) {
   return new Promise((resolve, reject) => {

@@ -4,13 +4,17 @@ import { down, settings } from "./infra.mjs";
 import { prepare } from "./setup.mjs";
 import { startSystem } from "./system.mjs";
 
-const registryWasRunning = await fetch(`http://127.0.0.1:${settings.registry.port}/apis/ccompat/v7/subjects`).then(() => true, () => false);
+const registryWasRunning = await fetch(`http://127.0.0.1:${settings.registry.port}/apis/ccompat/v7/subjects`).then(
+  () => true,
+  () => false,
+);
 const kafkaWasRunning = await import("node:net").then(
-  ({ connect }) => new Promise((resolve) => {
-    const s = connect(settings.kafka.port, "127.0.0.1");
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-  }),
+  ({ connect }) =>
+    new Promise((resolve) => {
+      const s = connect(settings.kafka.port, "127.0.0.1");
+      s.once("connect", () => (s.destroy(), resolve(true)));
+      s.once("error", () => resolve(false));
+    }),
 );
 await prepare();
 

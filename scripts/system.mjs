@@ -17,7 +17,11 @@ export function startSystem(options = {}) {
   // WALLET_PORT, CATALOG_PORT, … move a service; the gateway and the order service follow it.
   const portOf = (s) => options.env?.[`${s.name.toUpperCase()}_PORT`] ?? process.env[`${s.name.toUpperCase()}_PORT`] ?? String(s.port);
   const urls = Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://127.0.0.1:${portOf(s)}`]));
-  const units = services.map((s) => ({ name: s.name, dir: s.dir, env: { PORT: portOf(s), DATABASE_URL: databaseUrl(s.schema), ...(s.name === "order" || s.name === "coupon" ? urls : {}) } }));
+  const units = services.map((s) => ({
+    name: s.name,
+    dir: s.dir,
+    env: { PORT: portOf(s), DATABASE_URL: databaseUrl(s.schema), ...(s.name === "order" || s.name === "coupon" ? urls : {}) },
+  }));
   const gatewayDir = path.join(root, "gateway");
   if (existsSync(path.join(gatewayDir, "src", "main.ts"))) {
     units.push({ name: "gateway", dir: gatewayDir, env: { PORT: gatewayPort, UPSTREAMS: services.map((s) => s.name).join(","), ...urls } });
@@ -28,7 +32,11 @@ export function startSystem(options = {}) {
 
   units.forEach((unit, i) => {
     const env = { ...process.env, ...options.env, ...unit.env, ...options.perService?.[unit.name] };
-    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], { cwd: unit.dir, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], {
+      cwd: unit.dir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     if (options.logDir) {
       const file = createWriteStream(path.join(options.logDir, `${unit.name}.log`));
       child.stdout.pipe(file);
@@ -67,7 +75,14 @@ export function startSystem(options = {}) {
       const readyUrls = units.filter((u) => u.name !== "sink").map((u) => ({ name: u.name, url: `http://127.0.0.1:${u.env.PORT}/readyz` }));
       let waitingFor = readyUrls.map((u) => u.name);
       while (Date.now() < deadline) {
-        const answers = await Promise.all(readyUrls.map((u) => fetch(u.url).then((r) => r.ok, () => false)));
+        const answers = await Promise.all(
+          readyUrls.map((u) =>
+            fetch(u.url).then(
+              (r) => r.ok,
+              () => false,
+            ),
+          ),
+        );
         waitingFor = readyUrls.filter((_, i) => !answers[i]).map((u) => u.name);
         if (waitingFor.length === 0) return;
         await new Promise((r) => setTimeout(r, 300));
@@ -77,12 +92,15 @@ export function startSystem(options = {}) {
     async stop() {
       stopped = true;
       await Promise.all(
-        children.map(({ child }) => new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once("exit", resolve);
-          child.kill("SIGTERM");
-          setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-        })),
+        children.map(
+          ({ child }) =>
+            new Promise((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once("exit", resolve);
+              child.kill("SIGTERM");
+              setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
+            }),
+        ),
       );
     },
   };

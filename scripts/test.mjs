@@ -40,12 +40,21 @@ if (jestArgs.length === 0) await removeStaleTestTopics();
 if (jestArgs.length === 0) {
   step("typecheck", bin("tsc"), ["-p", "tsconfig.json"]);
   step("lint", bin("eslint"), ["--max-warnings=0", "."]);
+  step("formatting (Prettier; npm run format fixes it)", bin("prettier"), ["--check", "--log-level=warn", "."]);
   step("event schemas are compatible with the registry", process.execPath, ["--import", "tsx", "packages/events/src/cli/check-compatibility.ts"]);
-  step("API document lint (docs/openapi.json, redocly.yaml)", bin("redocly"), ["lint", "--format=codeframe", "docs/openapi.json"], { REDOCLY_TELEMETRY: "off", REDOCLY_SUPPRESS_UPDATE_NOTICE: "true" });
+  step("API document lint (docs/openapi.json, redocly.yaml)", bin("redocly"), ["lint", "--format=codeframe", "docs/openapi.json"], {
+    REDOCLY_TELEMETRY: "off",
+    REDOCLY_SUPPRESS_UPDATE_NOTICE: "true",
+  });
   step("deployment files (Kubernetes, Compose, Dockerfile)", process.execPath, ["--import", "tsx", "tools/infra-check/src/cli.ts"]);
 }
 const jest = (label, args) =>
-  step(label, process.execPath, ["--experimental-vm-modules", "--disable-warning=ExperimentalWarning", "--disable-warning=TimeoutNegativeWarning", bin("jest"), ...args], { LOG_LEVEL: "error" });
+  step(
+    label,
+    process.execPath,
+    ["--experimental-vm-modules", "--disable-warning=ExperimentalWarning", "--disable-warning=TimeoutNegativeWarning", bin("jest"), ...args],
+    { LOG_LEVEL: "error" },
+  );
 
 if (jestArgs.length) {
   jest("jest", ["--maxWorkers=3", ...jestArgs]);

@@ -126,16 +126,31 @@ async function inject(env: ChaosEnvironment, fault: FaultKind, durationMs: numbe
     await sleep(50);
     switch (fault) {
       case "broker-kill":
-        return downFor(() => kafka.kill(), () => kafka.restart());
+        return downFor(
+          () => kafka.kill(),
+          () => kafka.restart(),
+        );
       case "postgres-kill":
-        return downFor(() => postgres.kill(), () => postgres.restart());
+        return downFor(
+          () => postgres.kill(),
+          () => postgres.restart(),
+        );
       case "registry-outage":
-        return downFor(async () => registry.cut(), async () => registry.heal());
+        return downFor(
+          async () => registry.cut(),
+          async () => registry.heal(),
+        );
       case "redis-wipe":
         // The cache and the coupon stock counters vanish at once, as after an eviction or a failover.
-        return downFor(() => redis.kill(), () => redis.restart());
+        return downFor(
+          () => redis.kill(),
+          () => redis.restart(),
+        );
       default:
-        return downFor(() => system.kill(fault.slice("kill-".length) as ServiceName), () => system.restart(fault.slice("kill-".length) as ServiceName));
+        return downFor(
+          () => system.kill(fault.slice("kill-".length) as ServiceName),
+          () => system.restart(fault.slice("kill-".length) as ServiceName),
+        );
     }
   })();
   await faulting;
@@ -156,18 +171,25 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
   const product = await shop.product({ price: 1_000, stock: options.orders * 2 });
   const userCount = Math.max(1, Math.ceil(options.orders / 5));
   const users = await Promise.all(Array.from({ length: userCount }, () => ApiClient.as(system.gatewayUrl)));
-  await Promise.all(users.map(async (u) => {
-    const charged = await u.charge(1_000_000);
-    if (charged.status !== 201) throw new Error(`charge failed: ${charged.status}`);
-  }));
+  await Promise.all(
+    users.map(async (u) => {
+      const charged = await u.charge(1_000_000);
+      if (charged.status !== 201) throw new Error(`charge failed: ${charged.status}`);
+    }),
+  );
   // The campaign holds fewer coupons than users: the rush must sell out exactly, even when Redis is wiped.
   const couponQuantity = Math.max(1, Math.floor(userCount / 2));
   const couponId = await shop.percentCoupon(10, couponQuantity);
   const couponRush = async () => {
-    const issued = await Promise.all(users.map(async (u) => ((await u.post(`/users/${u.userId}/coupons`, { couponId }).catch(() => undefined))?.status === 201 ? u : undefined)));
+    const issued = await Promise.all(
+      users.map(async (u) => ((await u.post(`/users/${u.userId}/coupons`, { couponId }).catch(() => undefined))?.status === 201 ? u : undefined)),
+    );
     return new Set(issued.filter(Boolean).map((u) => u!.userId));
   };
-  const couponsOf = async (u: ApiClient) => ((await u.get<{ items: { userCouponId: string; couponId: string; status: string }[] }>(`/users/${u.userId}/coupons`)).body?.items ?? []).filter((c) => c.couponId === couponId);
+  const couponsOf = async (u: ApiClient) =>
+    ((await u.get<{ items: { userCouponId: string; couponId: string; status: string }[] }>(`/users/${u.userId}/coupons`)).body?.items ?? []).filter(
+      (c) => c.couponId === couponId,
+    );
 
   type Placed = { user: ApiClient; orderId: string; placedAt: number };
   const placed: Placed[] = [];
@@ -211,9 +233,12 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
       placed
         .filter((p) => !finals.has(p.orderId))
         .map(async (p) => {
-          const response = await p.user.get<{ status: string; failureCode?: string; updatedAt: string }>(`/users/${p.user.userId}/orders/${p.orderId}`).catch(() => undefined);
+          const response = await p.user
+            .get<{ status: string; failureCode?: string; updatedAt: string }>(`/users/${p.user.userId}/orders/${p.orderId}`)
+            .catch(() => undefined);
           // updatedAt of a final order is when it became final (the services share this machine's clock).
-          if (response?.status === 200 && response.body.status !== "PENDING") finals.set(p.orderId, { ...response.body, at: Date.parse(response.body.updatedAt) });
+          if (response?.status === 200 && response.body.status !== "PENDING")
+            finals.set(p.orderId, { ...response.body, at: Date.parse(response.body.updatedAt) });
         }),
     );
     await sleep(250);
@@ -251,11 +276,27 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
 }
 
 export function formatTrials(results: TrialResult[]): string {
-  const header = "| trial | fault | fault lasted s | orders | completed | failed by code | unfinished | p50 / p99 placement → final ms | first completion after the fault ms | coupons over-issued | invariant violations | trial s |";
+  const header =
+    "| trial | fault | fault lasted s | orders | completed | failed by code | unfinished | p50 / p99 placement → final ms | first completion after the fault ms | coupons over-issued | invariant violations | trial s |";
   const rows = results.map((r, i) => {
-    const failed = Object.entries(r.failedByCode).map(([code, n]) => `${code} ${n}`).join(", ") || "—";
+    const failed =
+      Object.entries(r.failedByCode)
+        .map(([code, n]) => `${code} ${n}`)
+        .join(", ") || "—";
     return `| ${i + 1} | ${r.fault} | ${(r.faultMs / 1000).toFixed(1)} | ${r.orders} | ${r.completed} | ${failed} | ${r.unfinished} | ${r.p50Ms} / ${r.p99Ms} | ${r.resumedAfterMs ?? "—"} | ${r.couponsOverIssued} | ${r.audit.violations} | ${r.seconds} |`;
   });
-  const total = results.reduce((t, r) => ({ orders: t.orders + r.orders, completed: t.completed + r.completed, violations: t.violations + r.audit.violations + r.unfinished + r.couponsOverIssued }), { orders: 0, completed: 0, violations: 0 });
-  return [header, "|---|---|---|---|---|---|---|---|---|---|---|---|", ...rows, `\n${results.length} trials, ${total.orders} orders, ${total.completed} completed, ${total.violations} invariant violations (audit + unfinished orders + over-issued coupons)`].join("\n");
+  const total = results.reduce(
+    (t, r) => ({
+      orders: t.orders + r.orders,
+      completed: t.completed + r.completed,
+      violations: t.violations + r.audit.violations + r.unfinished + r.couponsOverIssued,
+    }),
+    { orders: 0, completed: 0, violations: 0 },
+  );
+  return [
+    header,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ...rows,
+    `\n${results.length} trials, ${total.orders} orders, ${total.completed} completed, ${total.violations} invariant violations (audit + unfinished orders + over-issued coupons)`,
+  ].join("\n");
 }

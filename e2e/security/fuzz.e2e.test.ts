@@ -155,15 +155,22 @@ describe("API8:2023 Security Misconfiguration — a fuzz of every operation in /
 
       const authorization = await credentialsTable();
       const known = { userId: FUZZ_USER, productId: fuzzProduct.id, couponId: couponIds.fuzz, orderId: "sec-fuzz-no-such-order" };
-      const cases = fuzzCases(operations, { judge: new SchemaJudge(document), known, otherUserId: OTHER_USER, authorization }, seededRandom(SEED), Math.ceil(REQUESTS / operations.length));
+      const cases = fuzzCases(
+        operations,
+        { judge: new SchemaJudge(document), known, otherUserId: OTHER_USER, authorization },
+        seededRandom(SEED),
+        Math.ceil(REQUESTS / operations.length),
+      );
 
       // Every operation, and every parameter and top-level body field of it, is exercised.
       const targets = new Set(cases.map((c) => `${c.operation} ${c.target}`));
-      const missing = operations.flatMap((op) => [
-        ...op.parameters.map((p) => `${op.key} ${p.in}.${p.name}`),
-        ...Object.keys(new SchemaJudge(document).resolve(op.body).properties ?? {}).map((field) => `${op.key} body.${field}`),
-        `${op.key} credentials`,
-      ]).filter((target) => !targets.has(target));
+      const missing = operations
+        .flatMap((op) => [
+          ...op.parameters.map((p) => `${op.key} ${p.in}.${p.name}`),
+          ...Object.keys(new SchemaJudge(document).resolve(op.body).properties ?? {}).map((field) => `${op.key} body.${field}`),
+          `${op.key} credentials`,
+        ])
+        .filter((target) => !targets.has(target));
       expect(missing).toEqual([]);
 
       const before = await snapshot();
@@ -176,7 +183,10 @@ describe("API8:2023 Security Misconfiguration — a fuzz of every operation in /
         }
       });
       const dist: Record<string, number> = {};
-      for (const o of outcomes) { const k = `${o.fuzzCase.credentials === "owner" ? "owner" : "other"} ${o.answer?.status} ${o.answer ? (JSON.parse(o.answer.text || "{}").code ?? "") : o.error}`; dist[k] = (dist[k] ?? 0) + 1; }
+      for (const o of outcomes) {
+        const k = `${o.fuzzCase.credentials === "owner" ? "owner" : "other"} ${o.answer?.status} ${o.answer ? (JSON.parse(o.answer.text || "{}").code ?? "") : o.error}`;
+        dist[k] = (dist[k] ?? 0) + 1;
+      }
       const failures = outcomes.map((outcome) => ({ outcome, issues: issuesOf(outcome) })).filter((f) => f.issues.length > 0);
       const report = failures.length
         ? [
@@ -187,7 +197,9 @@ describe("API8:2023 Security Misconfiguration — a fuzz of every operation in /
         : [];
       expect(report).toEqual([]);
       // Not a fuzz of the authentication alone: the owner's credentials pass it, and many requests reach the services' validation.
-      const ownerUnauthorized = outcomes.filter((o) => o.fuzzCase.credentials === "owner" && operations.find((op) => op.key === o.fuzzCase.operation)!.secured && o.answer?.status === 401);
+      const ownerUnauthorized = outcomes.filter(
+        (o) => o.fuzzCase.credentials === "owner" && operations.find((op) => op.key === o.fuzzCase.operation)!.secured && o.answer?.status === 401,
+      );
       expect(ownerUnauthorized.map((o) => `#${o.fuzzCase.id} ${o.fuzzCase.target}: ${o.fuzzCase.mutation}`)).toEqual([]);
       const validated = outcomes.filter((o) => o.answer?.status === 400 && o.answer.text.includes('"VALIDATION_FAILED"')).length;
       expect(validated).toBeGreaterThan(cases.length / 4);
@@ -199,39 +211,43 @@ describe("API8:2023 Security Misconfiguration — a fuzz of every operation in /
 });
 
 describe("API4:2023 Unrestricted Resource Consumption — bad requests cannot take a service away from others", () => {
-  test("200 requests that used to be 500s, from one client: all refused with problem+json; another client is still served and no breaker opens", async () => {
-    const adminAuth = `Bearer ${await signToken({ sub: "sec-burst-admin", roles: ["admin"] })}`;
-    const json = { "content-type": "application/json", authorization: adminAuth };
-    const validCoupon = { name: "Burst", discountType: "FIXED", discountValue: 100, totalQuantity: 1, validForDays: 1 };
-    const badRequests = [
-      { method: "POST", path: "/api/v1/admin/products", headers: { ...json, "content-encoding": "gzip" }, body: Buffer.from("this is not gzip at all") },
-      { method: "GET", path: "/api/v1/products/%ff" },
-      { method: "GET", path: "/api/v1/products/%ed%a0%80" },
-      { method: "POST", path: "/api/v1/admin/products", headers: json, body: JSON.stringify({ name: "a\u0000b", price: 1_000, stock: 1 }) },
-      { method: "POST", path: "/api/v1/admin/products", headers: json, body: JSON.stringify({ name: "\ud800", price: 1_000, stock: 1 }) },
-      { method: "PATCH", path: `/api/v1/admin/products/${fuzzProduct.id}`, headers: json, body: JSON.stringify({ name: "\u0000" }) },
-      { method: "POST", path: "/api/v1/admin/coupons", headers: json, body: JSON.stringify({ ...validCoupon, issueEndsAt: "not-a-date" }) },
-      { method: "POST", path: "/api/v1/admin/coupons", headers: json, body: JSON.stringify({ ...validCoupon, name: "x\udc00" }) },
-    ];
-    const before = await snapshot();
-    const answers = await inPool(
-      Array.from({ length: 200 }, (_, i) => badRequests[i % badRequests.length]!),
-      10,
-      async (request) => ({ request, answer: await send(system.gatewayUrl, { ...request, localAddress: "127.0.0.2" }) }),
-    );
-    const wrong = answers
-      .map(({ request, answer }) => ({ request: `${request.method} ${request.path} ${preview(request.body, 80)}`, ...problemSummary(answer) }))
-      .filter((a) => a.status < 400 || a.status >= 500 || a.issues.length > 0);
-    expect(wrong.slice(0, 10)).toEqual([]);
+  test(
+    "200 requests that used to be 500s, from one client: all refused with problem+json; another client is still served and no breaker opens",
+    async () => {
+      const adminAuth = `Bearer ${await signToken({ sub: "sec-burst-admin", roles: ["admin"] })}`;
+      const json = { "content-type": "application/json", authorization: adminAuth };
+      const validCoupon = { name: "Burst", discountType: "FIXED", discountValue: 100, totalQuantity: 1, validForDays: 1 };
+      const badRequests = [
+        { method: "POST", path: "/api/v1/admin/products", headers: { ...json, "content-encoding": "gzip" }, body: Buffer.from("this is not gzip at all") },
+        { method: "GET", path: "/api/v1/products/%ff" },
+        { method: "GET", path: "/api/v1/products/%ed%a0%80" },
+        { method: "POST", path: "/api/v1/admin/products", headers: json, body: JSON.stringify({ name: "a\u0000b", price: 1_000, stock: 1 }) },
+        { method: "POST", path: "/api/v1/admin/products", headers: json, body: JSON.stringify({ name: "\ud800", price: 1_000, stock: 1 }) },
+        { method: "PATCH", path: `/api/v1/admin/products/${fuzzProduct.id}`, headers: json, body: JSON.stringify({ name: "\u0000" }) },
+        { method: "POST", path: "/api/v1/admin/coupons", headers: json, body: JSON.stringify({ ...validCoupon, issueEndsAt: "not-a-date" }) },
+        { method: "POST", path: "/api/v1/admin/coupons", headers: json, body: JSON.stringify({ ...validCoupon, name: "x\udc00" }) },
+      ];
+      const before = await snapshot();
+      const answers = await inPool(
+        Array.from({ length: 200 }, (_, i) => badRequests[i % badRequests.length]!),
+        10,
+        async (request) => ({ request, answer: await send(system.gatewayUrl, { ...request, localAddress: "127.0.0.2" }) }),
+      );
+      const wrong = answers
+        .map(({ request, answer }) => ({ request: `${request.method} ${request.path} ${preview(request.body, 80)}`, ...problemSummary(answer) }))
+        .filter((a) => a.status < 400 || a.status >= 500 || a.issues.length > 0);
+      expect(wrong.slice(0, 10)).toEqual([]);
 
-    // Someone else, at the same moment, is served normally.
-    for (const path of ["/api/v1/products", `/api/v1/products/${fuzzProduct.id}`, "/api/v1/coupons", `/api/v1/coupons/${couponIds.fuzz}`]) {
-      const answer = await send(system.gatewayUrl, { method: "GET", path, localAddress: "127.0.0.3" });
-      expect({ path, status: answer.status }).toEqual({ path, status: 200 });
-    }
-    const circuits = await circuitStates(system.gatewayUrl);
-    expect(circuits.upstreams).toEqual(expect.arrayContaining(["wallet", "catalog", "coupon", "order", "payment"]));
-    expect(circuits.open).toEqual([]);
-    expect(await snapshot()).toEqual(before);
-  }, E2E_TIMEOUT_MS);
+      // Someone else, at the same moment, is served normally.
+      for (const path of ["/api/v1/products", `/api/v1/products/${fuzzProduct.id}`, "/api/v1/coupons", `/api/v1/coupons/${couponIds.fuzz}`]) {
+        const answer = await send(system.gatewayUrl, { method: "GET", path, localAddress: "127.0.0.3" });
+        expect({ path, status: answer.status }).toEqual({ path, status: 200 });
+      }
+      const circuits = await circuitStates(system.gatewayUrl);
+      expect(circuits.upstreams).toEqual(expect.arrayContaining(["wallet", "catalog", "coupon", "order", "payment"]));
+      expect(circuits.open).toEqual([]);
+      expect(await snapshot()).toEqual(before);
+    },
+    E2E_TIMEOUT_MS,
+  );
 });

@@ -28,7 +28,15 @@ const ANON_BURST = 40;
 const WRITES_PER_SECOND = 5;
 const WRITE_BURST = 10;
 /** Loopback source addresses: to the gateway's per-address limit each one is a different client. */
-const CLIENT = { smuggler: "127.0.0.11", edge: "127.0.0.12", inventory: "127.0.0.13", ssrf: "127.0.0.14", other: "127.0.0.15", flooder: "127.0.0.60", bystander: "127.0.0.61" };
+const CLIENT = {
+  smuggler: "127.0.0.11",
+  edge: "127.0.0.12",
+  inventory: "127.0.0.13",
+  ssrf: "127.0.0.14",
+  other: "127.0.0.15",
+  flooder: "127.0.0.60",
+  bystander: "127.0.0.61",
+};
 /** A smuggled request runs on the service right after the outer one: this is ample time for it to have done its harm. */
 const SMUGGLE_SETTLE_MS = 300;
 
@@ -133,7 +141,12 @@ function expectRefusal(answer: Answer, statuses: number | number[], codes?: stri
   const statusOk = allowedStatuses.includes(summary.status);
   const codeOk = allowedCodes === undefined || allowedCodes.includes(summary.code as string);
   const ok = statusOk && codeOk && summary.issues.length === 0;
-  expect({ status: statusOk ? allowedStatuses : summary.status, code: codeOk ? allowedCodes : summary.code, issues: summary.issues, ...(ok ? {} : { answer: preview(answer.text) }) }).toEqual({
+  expect({
+    status: statusOk ? allowedStatuses : summary.status,
+    code: codeOk ? allowedCodes : summary.code,
+    issues: summary.issues,
+    ...(ok ? {} : { answer: preview(answer.text) }),
+  }).toEqual({
     status: allowedStatuses,
     code: allowedCodes,
     issues: [],
@@ -151,23 +164,45 @@ const userRoutes = (f: Fixtures): Array<{ service: ServiceName; method: string; 
   { service: "coupon", method: "POST", path: `/api/v1/users/${f.victimId}/coupons`, body: { couponId: f.spareCouponId } },
   { service: "order", method: "GET", path: `/api/v1/users/${f.victimId}/orders` },
   { service: "order", method: "GET", path: `/api/v1/users/${f.victimId}/orders/${f.orderId}` },
-  { service: "order", method: "POST", path: `/api/v1/users/${f.victimId}/orders`, body: { items: [{ productId: f.productId, quantity: 1 }] }, headers: { "idempotency-key": randomUUID() } },
+  {
+    service: "order",
+    method: "POST",
+    path: `/api/v1/users/${f.victimId}/orders`,
+    body: { items: [{ productId: f.productId, quantity: 1 }] },
+    headers: { "idempotency-key": randomUUID() },
+  },
   { service: "payment", method: "GET", path: `/api/v1/users/${f.victimId}/payments` },
 ];
-const USER_ROUTE_NAMES = ["wallet balance", "wallet history", "wallet charge", "coupon list", "coupon issue", "order list", "order detail", "order placement", "payment list"];
+const USER_ROUTE_NAMES = [
+  "wallet balance",
+  "wallet history",
+  "wallet charge",
+  "coupon list",
+  "coupon issue",
+  "order list",
+  "order detail",
+  "order placement",
+  "payment list",
+];
 
 describe("API1:2023 Broken Object Level Authorization", () => {
-  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))("through the gateway, another user's token on the victim's %s: 403", async (_name, index) => {
-    const route = userRoutes(ids)[index]!;
-    const answer = await viaGateway({ ...route, authorization: await bearer("sec-bola-attacker") });
-    expectRefusal(answer, 403, "FORBIDDEN");
-  });
+  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))(
+    "through the gateway, another user's token on the victim's %s: 403",
+    async (_name, index) => {
+      const route = userRoutes(ids)[index]!;
+      const answer = await viaGateway({ ...route, authorization: await bearer("sec-bola-attacker") });
+      expectRefusal(answer, 403, "FORBIDDEN");
+    },
+  );
 
-  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))("straight to the service, another user's token on the victim's %s: 403", async (_name, index) => {
-    const route = userRoutes(ids)[index]!;
-    const answer = await direct(route.service, { ...route, authorization: await bearer("sec-bola-attacker") });
-    expectRefusal(answer, 403, "FORBIDDEN");
-  });
+  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))(
+    "straight to the service, another user's token on the victim's %s: 403",
+    async (_name, index) => {
+      const route = userRoutes(ids)[index]!;
+      const answer = await direct(route.service, { ...route, authorization: await bearer("sec-bola-attacker") });
+      expectRefusal(answer, 403, "FORBIDDEN");
+    },
+  );
 
   test("the victim's order, payment and coupon ids under the attacker's own path are not found", async () => {
     const attacker = "sec-bola-own-path";
@@ -220,16 +255,24 @@ describe("API2:2023 Broken Authentication", () => {
   });
 
   test.each(FORGERIES)("straight to the wallet, a token with %s: 401", async (_name, forge) => {
-    const answer = await direct("wallet", { method: "POST", path: `/api/v1/users/${ids.victimId}/balance/charges`, authorization: await forge(), body: { amount: 1_000 } });
+    const answer = await direct("wallet", {
+      method: "POST",
+      path: `/api/v1/users/${ids.victimId}/balance/charges`,
+      authorization: await forge(),
+      body: { amount: 1_000 },
+    });
     expectRefusal(answer, 401, "UNAUTHORIZED");
   });
 
-  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))("straight to the service, the victim's %s without a token, or with the gateway's identity headers instead of one: 401", async (_name, index) => {
-    const route = userRoutes(ids)[index]!;
-    expectRefusal(await direct(route.service, route), 401, "UNAUTHORIZED");
-    const spoofed = await direct(route.service, { ...route, headers: { ...route.headers, "x-user-id": ids.victimId, "x-user-roles": "admin" } });
-    expectRefusal(spoofed, 401, "UNAUTHORIZED");
-  });
+  test.each(USER_ROUTE_NAMES.map((name, index) => [name, index] as const))(
+    "straight to the service, the victim's %s without a token, or with the gateway's identity headers instead of one: 401",
+    async (_name, index) => {
+      const route = userRoutes(ids)[index]!;
+      expectRefusal(await direct(route.service, route), 401, "UNAUTHORIZED");
+      const spoofed = await direct(route.service, { ...route, headers: { ...route.headers, "x-user-id": ids.victimId, "x-user-roles": "admin" } });
+      expectRefusal(spoofed, 401, "UNAUTHORIZED");
+    },
+  );
 
   test("two Authorization headers, in either order, are refused with 400 before anything is charged", async () => {
     const attacker = "sec-two-headers";
@@ -271,7 +314,13 @@ describe("API3:2023 Broken Object Property Level Authorization", () => {
   test.each([
     ["a product's id on creation", "POST", "/api/v1/admin/products", { name: "Mine", price: 1_000, stock: 1, id: "chosen-id" }, "admin"],
     ["a product's stock by value instead of a delta", "PATCH", "/api/v1/admin/products/{productId}", { stock: 999_999 }, "admin"],
-    ["a campaign's issued quantity", "POST", "/api/v1/admin/coupons", { name: "x", discountType: "FIXED", discountValue: 100, totalQuantity: 10, validForDays: 1, issuedQuantity: 10 }, "admin"],
+    [
+      "a campaign's issued quantity",
+      "POST",
+      "/api/v1/admin/coupons",
+      { name: "x", discountType: "FIXED", discountValue: 100, totalQuantity: 10, validForDays: 1, issuedQuantity: 10 },
+      "admin",
+    ],
     ["the balance alongside a charge", "POST", "/api/v1/users/{self}/balance/charges", { amount: 1, balance: 1_000_000 }, "user"],
     ["a unit price in an order line", "POST", "/api/v1/users/{self}/orders", { items: [{ productId: "{productId}", quantity: 1, unitPrice: 1 }] }, "user"],
     ["an order's total", "POST", "/api/v1/users/{self}/orders", { items: [{ productId: "{productId}", quantity: 1 }], totalAmount: 1 }, "user"],
@@ -288,7 +337,11 @@ describe("API3:2023 Broken Object Property Level Authorization", () => {
     });
     expectRefusal(answer, 400, "VALIDATION_FAILED");
     expect(JSON.stringify(jsonOf(answer).errors ?? [])).toMatch(/body/);
-    if (who === "user") expect(jsonOf(await viaGateway({ method: "GET", path: `/api/v1/users/${self}/balance`, authorization: await bearer(self) }))).toEqual({ userId: self, balance: 0 });
+    if (who === "user")
+      expect(jsonOf(await viaGateway({ method: "GET", path: `/api/v1/users/${self}/balance`, authorization: await bearer(self) }))).toEqual({
+        userId: self,
+        balance: 0,
+      });
   });
 
   test("answers carry the documented properties only", async () => {
@@ -312,10 +365,20 @@ describe("API3:2023 Broken Object Property Level Authorization", () => {
 describe("API4:2023 Unrestricted Resource Consumption", () => {
   test("anonymous requests are limited per client address (X-Forwarded-For does not make a new client); another address is still served", async () => {
     const answers = await Promise.all(
-      Array.from({ length: ANON_BURST * 3 }, (_, i) => viaGateway({ method: "GET", path: "/api/v1/products", headers: { "x-forwarded-for": `198.51.100.${i % 250}`, forwarded: `for=198.51.100.${i % 250}` }, from: CLIENT.flooder })),
+      Array.from({ length: ANON_BURST * 3 }, (_, i) =>
+        viaGateway({
+          method: "GET",
+          path: "/api/v1/products",
+          headers: { "x-forwarded-for": `198.51.100.${i % 250}`, forwarded: `for=198.51.100.${i % 250}` },
+          from: CLIENT.flooder,
+        }),
+      ),
     );
     const limited = answers.filter((a) => a.status === 429);
-    expect({ limited: limited.length > 0, other: answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => a.status) }).toEqual({ limited: true, other: [] });
+    expect({ limited: limited.length > 0, other: answers.filter((a) => a.status !== 200 && a.status !== 429).map((a) => a.status) }).toEqual({
+      limited: true,
+      other: [],
+    });
     expectRefusal(limited[0]!, 429, "RATE_LIMITED");
     expect(Number(headerOf(limited[0]!, "retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await viaGateway({ method: "GET", path: "/api/v1/products", from: CLIENT.bystander })).status).toBe(200);
@@ -327,7 +390,8 @@ describe("API4:2023 Unrestricted Resource Consumption", () => {
     // 1 MiB announced, 70 KiB (over the 64 KiB limit) sent, then the client waits: the refusal must
     // come from what the gateway has seen, and the client is not writing when the connection closes.
     const sent = `{"amount":1,"pad":"${"a".repeat(70 * 1024)}`;
-    const head = (framing: string) => `POST /api/v1/users/${self}/balance/charges HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
+    const head = (framing: string) =>
+      `POST /api/v1/users/${self}/balance/charges HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${authorization}\r\nContent-Type: application/json\r\n${framing}\r\n\r\n`;
     for (const bytes of [head(`Content-Length: ${1 << 20}`) + sent, `${head("Transfer-Encoding: chunked")}${(1 << 20).toString(16)}\r\n${sent}`]) {
       const { responses, raw } = await rawExchange(system.gatewayUrl, bytes, { localAddress: CLIENT.other });
       expect({ answers: responses.length, raw: responses.length === 1 ? "" : preview(raw) }).toEqual({ answers: 1, raw: "" });
@@ -350,7 +414,9 @@ describe("API4:2023 Unrestricted Resource Consumption", () => {
 
   test("a request target over 8 KiB is 414; headers over the parser's limit are 431", async () => {
     expectRefusal(await viaGateway({ method: "GET", path: `/api/v1/products?q=${"a".repeat(9_000)}`, from: CLIENT.other }), 414, "URI_TOO_LONG");
-    const { responses } = await rawExchange(system.gatewayUrl, `GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`, { localAddress: CLIENT.other });
+    const { responses } = await rawExchange(system.gatewayUrl, `GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ${"a".repeat(20_000)}\r\n\r\n`, {
+      localAddress: CLIENT.other,
+    });
     expect(responses).toHaveLength(1);
     expectRefusal(responses[0]!, 431, "HEADERS_TOO_LARGE");
   });
@@ -367,49 +433,74 @@ describe("API4:2023 Unrestricted Resource Consumption", () => {
 const adminRoutes = (f: Fixtures): Array<{ service: ServiceName; method: string; path: string; body: unknown }> => [
   { service: "catalog", method: "POST", path: "/api/v1/admin/products", body: { name: "Planted", price: 1, stock: 1 } },
   { service: "catalog", method: "PATCH", path: `/api/v1/admin/products/${f.productId}`, body: { price: 1 } },
-  { service: "coupon", method: "POST", path: "/api/v1/admin/coupons", body: { name: "Free", discountType: "PERCENT", discountValue: 100, totalQuantity: 1_000, validForDays: 30 } },
+  {
+    service: "coupon",
+    method: "POST",
+    path: "/api/v1/admin/coupons",
+    body: { name: "Free", discountType: "PERCENT", discountValue: 100, totalQuantity: 1_000, validForDays: 30 },
+  },
 ];
 const ADMIN_ROUTE_NAMES = ["product creation", "product price change", "campaign creation"];
 
 /** The internal endpoints, and a request that would change something if it were accepted. */
 const internalRoutes = (f: Fixtures): Array<{ service: ServiceName; path: string; body: unknown }> => [
   { service: "catalog", path: "/internal/v1/products/quote", body: { productIds: [f.productId] } },
-  { service: "coupon", path: `/internal/v1/user-coupons/${f.userCouponId}/reservations`, body: { userId: f.victimId, orderId: "sec-direct-reservation", orderAmount: 100_000 } },
+  {
+    service: "coupon",
+    path: `/internal/v1/user-coupons/${f.userCouponId}/reservations`,
+    body: { userId: f.victimId, orderId: "sec-direct-reservation", orderAmount: 100_000 },
+  },
 ];
 const INTERNAL_ROUTE_NAMES = ["catalog quote", "coupon reservation"];
 
 describe("API5:2023 Broken Function Level Authorization", () => {
-  test.each(ADMIN_ROUTE_NAMES.map((name, index) => [name, index] as const))("admin %s: 401 without a token and 403 for a user, through the gateway and straight to the service", async (_name, index) => {
-    const route = adminRoutes(ids)[index]!;
-    const user = await bearer("sec-bfla-user");
-    expectRefusal(await viaGateway({ ...route, from: CLIENT.other }), 401, "UNAUTHORIZED");
-    expectRefusal(await viaGateway({ ...route, authorization: user }), 403, "FORBIDDEN");
-    expectRefusal(await direct(route.service, route), 401, "UNAUTHORIZED");
-    expectRefusal(await direct(route.service, { ...route, authorization: user }), 403, "FORBIDDEN");
-    expectRefusal(await direct(route.service, { ...route, authorization: user, headers: { "x-user-roles": "admin", "x-user-id": "sec-ops" } }), 403, "FORBIDDEN");
-    expectRefusal(await direct(route.service, { ...route, authorization: `Bearer ${forgedTokens.unsigned("sec-ops", ["admin"])}` }), 401, "UNAUTHORIZED");
-  });
+  test.each(ADMIN_ROUTE_NAMES.map((name, index) => [name, index] as const))(
+    "admin %s: 401 without a token and 403 for a user, through the gateway and straight to the service",
+    async (_name, index) => {
+      const route = adminRoutes(ids)[index]!;
+      const user = await bearer("sec-bfla-user");
+      expectRefusal(await viaGateway({ ...route, from: CLIENT.other }), 401, "UNAUTHORIZED");
+      expectRefusal(await viaGateway({ ...route, authorization: user }), 403, "FORBIDDEN");
+      expectRefusal(await direct(route.service, route), 401, "UNAUTHORIZED");
+      expectRefusal(await direct(route.service, { ...route, authorization: user }), 403, "FORBIDDEN");
+      expectRefusal(
+        await direct(route.service, { ...route, authorization: user, headers: { "x-user-roles": "admin", "x-user-id": "sec-ops" } }),
+        403,
+        "FORBIDDEN",
+      );
+      expectRefusal(await direct(route.service, { ...route, authorization: `Bearer ${forgedTokens.unsigned("sec-ops", ["admin"])}` }), 401, "UNAUTHORIZED");
+    },
+  );
 
-  test.each(INTERNAL_ROUTE_NAMES.map((name, index) => [name, index] as const))("internal %s: only the order service's credential gets past authentication", async (_name, index) => {
-    const route = { ...internalRoutes(ids)[index]!, method: "POST" };
-    const refused: Array<[string, string | undefined, number[]]> = [
-      ["no credential", undefined, [401]],
-      ["the victim's user token", await bearer(ids.victimId), [401, 403]],
-      ["an admin's user token", await bearer("sec-ops", ["admin"]), [401, 403]],
-      ["the wallet's service credential", `Bearer ${await signServiceToken("wallet")}`, [403]],
-      ["the payment's service credential", `Bearer ${await signServiceToken("payment")}`, [403]],
-      ["the gateway's name on a service credential", `Bearer ${await signServiceToken("gateway")}`, [403]],
-      ["an order credential signed with the user-token secret", `Bearer ${await signServiceToken("order", { secret: testJwt.secret })}`, [401]],
-      ["an expired order credential", `Bearer ${await signServiceToken("order", { expiresIn: Math.floor(Date.now() / 1000) - 3_600 })}`, [401]],
-    ];
-    const outcomes = [];
-    for (const [name, authorization, statuses] of refused) {
-      const answer = await direct(route.service, { ...route, authorization });
-      const summary = problemSummary(answer);
-      outcomes.push({ name, ok: statuses.includes(answer.status) && summary.issues.length === 0 ? "refused" : `${answer.status} ${summary.issues.join("; ")} ${preview(answer.text, 120)}` });
-    }
-    expect(outcomes).toEqual(refused.map(([name]) => ({ name, ok: "refused" })));
-  });
+  test.each(INTERNAL_ROUTE_NAMES.map((name, index) => [name, index] as const))(
+    "internal %s: only the order service's credential gets past authentication",
+    async (_name, index) => {
+      const route = { ...internalRoutes(ids)[index]!, method: "POST" };
+      const refused: Array<[string, string | undefined, number[]]> = [
+        ["no credential", undefined, [401]],
+        ["the victim's user token", await bearer(ids.victimId), [401, 403]],
+        ["an admin's user token", await bearer("sec-ops", ["admin"]), [401, 403]],
+        ["the wallet's service credential", `Bearer ${await signServiceToken("wallet")}`, [403]],
+        ["the payment's service credential", `Bearer ${await signServiceToken("payment")}`, [403]],
+        ["the gateway's name on a service credential", `Bearer ${await signServiceToken("gateway")}`, [403]],
+        ["an order credential signed with the user-token secret", `Bearer ${await signServiceToken("order", { secret: testJwt.secret })}`, [401]],
+        ["an expired order credential", `Bearer ${await signServiceToken("order", { expiresIn: Math.floor(Date.now() / 1000) - 3_600 })}`, [401]],
+      ];
+      const outcomes = [];
+      for (const [name, authorization, statuses] of refused) {
+        const answer = await direct(route.service, { ...route, authorization });
+        const summary = problemSummary(answer);
+        outcomes.push({
+          name,
+          ok:
+            statuses.includes(answer.status) && summary.issues.length === 0
+              ? "refused"
+              : `${answer.status} ${summary.issues.join("; ")} ${preview(answer.text, 120)}`,
+        });
+      }
+      expect(outcomes).toEqual(refused.map(([name]) => ({ name, ok: "refused" })));
+    },
+  );
 
   test("internal order lookup: only the coupon service's credential reads it, and it tells nothing but the status", async () => {
     const path = `/internal/v1/orders/${ids.orderId}`;
@@ -424,7 +515,10 @@ describe("API5:2023 Broken Function Level Authorization", () => {
     const outcomes = [];
     for (const [name, authorization, statuses] of refused) {
       const answer = await direct("order", { method: "GET", path, authorization });
-      outcomes.push({ name, ok: statuses.includes(answer.status) && problemSummary(answer).issues.length === 0 ? "refused" : `${answer.status} ${preview(answer.text, 120)}` });
+      outcomes.push({
+        name,
+        ok: statuses.includes(answer.status) && problemSummary(answer).issues.length === 0 ? "refused" : `${answer.status} ${preview(answer.text, 120)}`,
+      });
     }
     expect(outcomes).toEqual(refused.map(([name]) => ({ name, ok: "refused" })));
     // Through the gateway the internal path does not exist at all.
@@ -454,13 +548,16 @@ describe("API5:2023 Broken Function Level Authorization", () => {
     expectRefusal(reservation, 404, "NOT_FOUND");
   });
 
-  test.each(["/internal/v1/products/quote", "/api/v1/../internal/v1/products/quote", "/api/v1/%2e%2e/internal/v1/products/quote", "/api/v1/internal/v1/products/quote", "/api/v1/admin/../internal/v1/products/quote"])(
-    "the gateway does not route %s",
-    async (path) => {
-      const answer = await viaGateway({ method: "POST", path, authorization: await bearer("sec-ops", ["admin"]), body: { productIds: [ids.productId] } });
-      expectRefusal(answer, [400, 404], ["NOT_FOUND", "MALFORMED_REQUEST"]);
-    },
-  );
+  test.each([
+    "/internal/v1/products/quote",
+    "/api/v1/../internal/v1/products/quote",
+    "/api/v1/%2e%2e/internal/v1/products/quote",
+    "/api/v1/internal/v1/products/quote",
+    "/api/v1/admin/../internal/v1/products/quote",
+  ])("the gateway does not route %s", async (path) => {
+    const answer = await viaGateway({ method: "POST", path, authorization: await bearer("sec-ops", ["admin"]), body: { productIds: [ids.productId] } });
+    expectRefusal(answer, [400, 404], ["NOT_FOUND", "MALFORMED_REQUEST"]);
+  });
 
   test("after all of it, nothing of the victim's changed", expectNothingChanged);
 });
@@ -474,20 +571,44 @@ const chunked = (payload: string) => `${Buffer.byteLength(payload).toString(16)}
 const length = (payload: string) => Buffer.byteLength(payload);
 
 const FRAMINGS: Array<{ name: string; methods: string[]; frame: Framing }> = [
-  { name: "Transfer-Encoding: chunked", methods: ["GET", "HEAD", "DELETE"], frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding: chunked"]) + chunked(p) },
+  {
+    name: "Transfer-Encoding: chunked",
+    methods: ["GET", "HEAD", "DELETE"],
+    frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding: chunked"]) + chunked(p),
+  },
   {
     name: "Connection: keep-alive, content-length and a Content-Length",
     methods: ["GET", "HEAD", "DELETE"],
     frame: (line, h, p) => crlf(line, [...h, "Connection: keep-alive, content-length", `Content-Length: ${length(p)}`]) + p,
   },
   { name: "a plain Content-Length", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, `Content-Length: ${length(p)}`]) + p },
-  { name: "Connection: transfer-encoding and Transfer-Encoding: chunked", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "Connection: transfer-encoding", "Transfer-Encoding: chunked"]) + chunked(p) },
-  { name: "Content-Length and Transfer-Encoding together", methods: ["GET", "DELETE"], frame: (line, h, p) => crlf(line, [...h, "Content-Length: 4", "Transfer-Encoding: chunked"]) + chunked(p) },
-  { name: "two different Content-Length headers", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "Content-Length: 0", `Content-Length: ${length(p)}`]) + p },
+  {
+    name: "Connection: transfer-encoding and Transfer-Encoding: chunked",
+    methods: ["GET"],
+    frame: (line, h, p) => crlf(line, [...h, "Connection: transfer-encoding", "Transfer-Encoding: chunked"]) + chunked(p),
+  },
+  {
+    name: "Content-Length and Transfer-Encoding together",
+    methods: ["GET", "DELETE"],
+    frame: (line, h, p) => crlf(line, [...h, "Content-Length: 4", "Transfer-Encoding: chunked"]) + chunked(p),
+  },
+  {
+    name: "two different Content-Length headers",
+    methods: ["GET"],
+    frame: (line, h, p) => crlf(line, [...h, "Content-Length: 0", `Content-Length: ${length(p)}`]) + p,
+  },
   { name: "an obs-folded Transfer-Encoding", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding:", " chunked"]) + chunked(p) },
-  { name: "an obs-folded header before a Content-Length", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "X-Fold: a", " b", `Content-Length: ${length(p)}`]) + p },
+  {
+    name: "an obs-folded header before a Content-Length",
+    methods: ["GET"],
+    frame: (line, h, p) => crlf(line, [...h, "X-Fold: a", " b", `Content-Length: ${length(p)}`]) + p,
+  },
   { name: "bare LF line endings", methods: ["GET"], frame: (line, h, p) => `${[line, ...h, "Transfer-Encoding: chunked"].join("\n")}\n\n${chunked(p)}` },
-  { name: "Transfer-Encoding: chunked, identity", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding: chunked, identity"]) + chunked(p) },
+  {
+    name: "Transfer-Encoding: chunked, identity",
+    methods: ["GET"],
+    frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding: chunked, identity"]) + chunked(p),
+  },
   { name: "Transfer-Encoding: xchunked", methods: ["GET"], frame: (line, h, p) => crlf(line, [...h, "Transfer-Encoding: xchunked"]) + chunked(p) },
 ];
 const SMUGGLE_CASES = FRAMINGS.flatMap((framing) => framing.methods.map((method) => [`${method} with ${framing.name}`, method, framing] as const));
@@ -499,7 +620,10 @@ const SMUGGLE_CASES = FRAMINGS.flatMap((framing) => framing.methods.map((method)
 function smuggleTargets(attackerId: string, attackerToken: string, method: string) {
   const inner = (line: string, body: unknown, extra: string[]) => {
     const json = JSON.stringify(body);
-    return crlf(line, ["Host: 127.0.0.1", `Authorization: Bearer ${attackerToken}`, ...extra, "Content-Type: application/json", `Content-Length: ${length(json)}`]) + json;
+    return (
+      crlf(line, ["Host: 127.0.0.1", `Authorization: Bearer ${attackerToken}`, ...extra, "Content-Type: application/json", `Content-Length: ${length(json)}`]) +
+      json
+    );
   };
   // The outer request must reach the upstream: public reads need no token, writes and user routes do.
   const outerAuth = method === "DELETE" ? [`Authorization: Bearer ${attackerToken}`] : [];
@@ -517,7 +641,11 @@ function smuggleTargets(attackerId: string, attackerToken: string, method: strin
     {
       target: "an internal reservation of the victim's coupon",
       outer: { path: "/api/v1/coupons", headers: outerAuth },
-      inner: inner(`POST /internal/v1/user-coupons/${ids.userCouponId}/reservations HTTP/1.1`, { userId: ids.victimId, orderId: `sec-smuggled-${attackerId}`, orderAmount: 100_000 }, []),
+      inner: inner(
+        `POST /internal/v1/user-coupons/${ids.userCouponId}/reservations HTTP/1.1`,
+        { userId: ids.victimId, orderId: `sec-smuggled-${attackerId}`, orderAmount: 100_000 },
+        [],
+      ),
     },
   ];
 }
@@ -540,11 +668,15 @@ describe("API5:2023 Broken Function Level Authorization — request smuggling th
         answers: responses.length
           ? responses.map((response, i) => {
               const summary = problemSummary(response, { headRequest: method === "HEAD" && i === 0 });
-              return summary.status >= 400 && summary.status < 500 && summary.issues.length === 0 ? "4xx problem" : `${summary.status}: ${summary.issues.join("; ")} ${preview(response.text, 100)}`;
+              return summary.status >= 400 && summary.status < 500 && summary.issues.length === 0
+                ? "4xx problem"
+                : `${summary.status}: ${summary.issues.join("; ")} ${preview(response.text, 100)}`;
             })
           : [`no answer: ${preview(raw)}`],
       }));
-      expect(verdicts).toEqual(exchanges.map(({ target, responses }) => ({ target, answers: (responses.length ? responses : [undefined]).map(() => "4xx problem") })));
+      expect(verdicts).toEqual(
+        exchanges.map(({ target, responses }) => ({ target, answers: (responses.length ? responses : [undefined]).map(() => "4xx problem") })),
+      );
       await sleep(SMUGGLE_SETTLE_MS);
       await expectNothingChanged();
     },
@@ -559,7 +691,10 @@ describe("API6:2023 Unrestricted Access to Sensitive Business Flows", () => {
     const answers = await Promise.all(Array.from({ length: WRITE_BURST * 3 }, () => user.charge(1)));
     const accepted = answers.filter((a) => a.status === 201).length;
     const limited = answers.filter((a) => a.status === 429);
-    expect({ limited: limited.length > 0, other: answers.filter((a) => a.status !== 201 && a.status !== 429).map((a) => a.status) }).toEqual({ limited: true, other: [] });
+    expect({ limited: limited.length > 0, other: answers.filter((a) => a.status !== 201 && a.status !== 429).map((a) => a.status) }).toEqual({
+      limited: true,
+      other: [],
+    });
     expect(limited[0]!.body.code).toBe("RATE_LIMITED");
     expect(Number(limited[0]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(await user.balance()).toBe(accepted);
@@ -570,7 +705,9 @@ describe("API6:2023 Unrestricted Access to Sensitive Business Flows", () => {
     const user = await ApiClient.as(system.gatewayUrl, "sec-coupon-hoarder");
     const answers = await Promise.all(Array.from({ length: 8 }, () => user.post(`/users/${user.userId}/coupons`, { couponId: campaign })));
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
-    expect(answers.filter((a) => a.status !== 201).map((a) => a.body.code)).toEqual(answers.filter((a) => a.status !== 201).map(() => expect.stringMatching(/^(COUPON_ALREADY_ISSUED|RATE_LIMITED)$/)));
+    expect(answers.filter((a) => a.status !== 201).map((a) => a.body.code)).toEqual(
+      answers.filter((a) => a.status !== 201).map(() => expect.stringMatching(/^(COUPON_ALREADY_ISSUED|RATE_LIMITED)$/)),
+    );
     expect((await shop.admin.get(`/coupons/${campaign}`)).body.issuedQuantity).toBe(1);
   });
 });
@@ -599,9 +736,15 @@ describe("API7:2023 Server Side Request Forgery", () => {
         .setExpirationTime("10m")
         .sign(privateKey);
       expectRefusal(await viaGateway({ method: "GET", path: `/api/v1/users/${ids.victimId}/balance`, authorization: `Bearer ${token}` }), 401, "UNAUTHORIZED");
-      expectRefusal(await direct("wallet", { method: "GET", path: `/api/v1/users/${ids.victimId}/balance`, authorization: `Bearer ${token}` }), 401, "UNAUTHORIZED");
+      expectRefusal(
+        await direct("wallet", { method: "GET", path: `/api/v1/users/${ids.victimId}/balance`, authorization: `Bearer ${token}` }),
+        401,
+        "UNAUTHORIZED",
+      );
 
-      const absolute = await rawExchange(system.gatewayUrl, `GET ${lureUrl}/api/v1/products HTTP/1.1\r\nHost: ${lureUrl.slice(7)}\r\n\r\n`, { localAddress: CLIENT.ssrf });
+      const absolute = await rawExchange(system.gatewayUrl, `GET ${lureUrl}/api/v1/products HTTP/1.1\r\nHost: ${lureUrl.slice(7)}\r\n\r\n`, {
+        localAddress: CLIENT.ssrf,
+      });
       expect(absolute.responses).toHaveLength(1);
       expectRefusal(absolute.responses[0]!, [400, 404]);
 
@@ -633,9 +776,14 @@ describe("API8:2023 Security Misconfiguration", () => {
         from: CLIENT.edge,
       });
     const allowed = await preflight(ALLOWED_ORIGIN);
-    expect({ status: allowed.status >= 200 && allowed.status < 300 ? "2xx" : allowed.status, origin: headerOf(allowed, "access-control-allow-origin") }).toEqual({ status: "2xx", origin: ALLOWED_ORIGIN });
+    expect({
+      status: allowed.status >= 200 && allowed.status < 300 ? "2xx" : allowed.status,
+      origin: headerOf(allowed, "access-control-allow-origin"),
+    }).toEqual({ status: "2xx", origin: ALLOWED_ORIGIN });
     expect(headerOf(allowed, "access-control-allow-methods")).toMatch(/\bPOST\b/);
-    expect(headerOf(allowed, "access-control-allow-headers")?.toLowerCase()).toEqual(expect.stringMatching(/authorization.*content-type|content-type.*authorization/));
+    expect(headerOf(allowed, "access-control-allow-headers")?.toLowerCase()).toEqual(
+      expect.stringMatching(/authorization.*content-type|content-type.*authorization/),
+    );
     expect(headerOf(allowed, "access-control-allow-credentials")).toBeUndefined();
 
     const foreign = await preflight("https://evil.example");
@@ -663,22 +811,34 @@ describe("API8:2023 Security Misconfiguration", () => {
     const report = Object.entries(answers).map(([name, answer]) => ({
       name,
       nosniff: headerOf(answer, "x-content-type-options"),
-      framing: headerOf(answer, "x-frame-options") === "DENY" || /frame-ancestors 'none'/.test(headerOf(answer, "content-security-policy") ?? "") ? "denied" : "allowed",
+      framing:
+        headerOf(answer, "x-frame-options") === "DENY" || /frame-ancestors 'none'/.test(headerOf(answer, "content-security-policy") ?? "")
+          ? "denied"
+          : "allowed",
       poweredBy: headerOf(answer, "x-powered-by"),
       cache: noStore.has(name) ? /no-store/.test(headerOf(answer, "cache-control") ?? "") : "n/a",
     }));
-    expect(report).toEqual(Object.keys(answers).map((name) => ({ name, nosniff: "nosniff", framing: "denied", poweredBy: undefined, cache: noStore.has(name) ? true : "n/a" })));
+    expect(report).toEqual(
+      Object.keys(answers).map((name) => ({ name, nosniff: "nosniff", framing: "denied", poweredBy: undefined, cache: noStore.has(name) ? true : "n/a" })),
+    );
   });
 
   test("a client's x-request-id is echoed only when short and plain; otherwise it is replaced", async () => {
     const echo = async (value: string) => {
-      const { responses } = await rawExchange(system.gatewayUrl, Buffer.from(`GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: ${value}\r\n\r\n`, "latin1"), { localAddress: CLIENT.edge });
+      const { responses } = await rawExchange(
+        system.gatewayUrl,
+        Buffer.from(`GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: ${value}\r\n\r\n`, "latin1"),
+        { localAddress: CLIENT.edge },
+      );
       return headerOf(responses[0]!, "x-request-id");
     };
     expect(await echo("checkout-7f3a")).toBe("checkout-7f3a");
     for (const hostile of ["a".repeat(200), "a\tb", "<script>alert(1)</script>", "id\u00ff", "a b"]) {
       const echoed = await echo(hostile);
-      expect({ hostile: preview(hostile, 20), replaced: echoed !== hostile && /^[\x21-\x7e]{1,64}$/.test(echoed ?? "") }).toEqual({ hostile: preview(hostile, 20), replaced: true });
+      expect({ hostile: preview(hostile, 20), replaced: echoed !== hostile && /^[\x21-\x7e]{1,64}$/.test(echoed ?? "") }).toEqual({
+        hostile: preview(hostile, 20),
+        replaced: true,
+      });
     }
   });
 
@@ -689,7 +849,11 @@ describe("API8:2023 Security Misconfiguration", () => {
     ["an HTTP/2 preface", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 400],
     ["a control character in a header value", "GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Thing: a\u0001b\r\n\r\n", 400],
     ["a space before a header's colon", "GET /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n", 400],
-    ["Content-Length with Transfer-Encoding", "POST /api/v1/admin/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400],
+    [
+      "Content-Length with Transfer-Encoding",
+      "POST /api/v1/admin/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+      400,
+    ],
     ["an invalid Content-Length", "POST /api/v1/admin/products HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: +5\r\n\r\nhello", 400],
     ["no Host header", "GET /api/v1/products HTTP/1.1\r\n\r\n", 400],
   ] as const)("what the HTTP parser refuses (%s) is answered with problem+json", async (_name, bytes, status) => {
@@ -700,12 +864,16 @@ describe("API8:2023 Security Misconfiguration", () => {
 
   test("TRACE and other methods the API does not have are 405 with an Allow header; CONNECT (the gateway is no proxy) is 405", async () => {
     for (const method of ["TRACE", "PROPFIND", "PURGE"]) {
-      const { responses } = await rawExchange(system.gatewayUrl, `${method} /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, { localAddress: CLIENT.edge });
+      const { responses } = await rawExchange(system.gatewayUrl, `${method} /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, {
+        localAddress: CLIENT.edge,
+      });
       expect({ method, answers: responses.length }).toEqual({ method, answers: 1 });
       expectRefusal(responses[0]!, 405, "METHOD_NOT_ALLOWED");
       expect(headerOf(responses[0]!, "allow")).toMatch(/\bGET\b/);
     }
-    const connect = await rawExchange(system.gatewayUrl, "CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n", { localAddress: CLIENT.edge });
+    const connect = await rawExchange(system.gatewayUrl, "CONNECT 169.254.169.254:80 HTTP/1.1\r\nHost: 169.254.169.254:80\r\n\r\n", {
+      localAddress: CLIENT.edge,
+    });
     expect(connect.responses).toHaveLength(1);
     expectRefusal(connect.responses[0]!, 405, "METHOD_NOT_ALLOWED");
   });
@@ -714,7 +882,11 @@ describe("API8:2023 Security Misconfiguration", () => {
 /** Starts one process of the system with `env` and reports how it ended (killed after `timeoutMs` if it did not). */
 function bootOnce(dir: string, env: Record<string, string>, timeoutMs = 20_000): Promise<{ exitCode: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], { cwd: fileURLToPath(new URL(`../../${dir}`, import.meta.url)), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: fileURLToPath(new URL(`../../${dir}`, import.meta.url)),
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr.on("data", (d: Buffer) => (output += d.toString()));
@@ -727,22 +899,36 @@ function bootOnce(dir: string, env: Record<string, string>, timeoutMs = 20_000):
 }
 
 describe("API8:2023 Security Misconfiguration — secrets", () => {
-  test("in production, a development default or a placeholder secret stops the gateway and the services at boot", async () => {
-    const strong = randomUUID() + randomUUID();
-    // Should a process start after all, it works on this file's schema and topics, not on anyone else's.
-    const production = { NODE_ENV: "production", PORT: "0", LOG_LEVEL: "error", TOPIC_PREFIX: `${system.topicPrefix}boot.`, REDIS_KEY_PREFIX: `${system.topicPrefix}boot.`, DATABASE_URL: system.schemas.wallet.databaseUrl };
-    const [gatewayDefault, gatewayPlaceholder, walletDefault] = await Promise.all([
-      bootOnce("gateway", { ...production, JWT_SECRET: "local-dev-secret-change-me" }),
-      bootOnce("gateway", { ...production, JWT_SECRET: "REPLACE-ME-with-a-long-random-secret" }),
-      bootOnce("services/wallet", { ...production, JWT_SECRET: strong, SERVICE_TOKEN_SECRET: "local-dev-service-secret-change-me" }),
-    ]);
-    const verdict = (run: { exitCode: number | null; output: string }, key: string) => ({ stopped: run.exitCode !== null && run.exitCode !== 0, names: run.output.includes(key) });
-    expect([verdict(gatewayDefault, "JWT_SECRET"), verdict(gatewayPlaceholder, "JWT_SECRET"), verdict(walletDefault, "SERVICE_TOKEN_SECRET")]).toEqual([
-      { stopped: true, names: true },
-      { stopped: true, names: true },
-      { stopped: true, names: true },
-    ]);
-  }, E2E_TIMEOUT_MS);
+  test(
+    "in production, a development default or a placeholder secret stops the gateway and the services at boot",
+    async () => {
+      const strong = randomUUID() + randomUUID();
+      // Should a process start after all, it works on this file's schema and topics, not on anyone else's.
+      const production = {
+        NODE_ENV: "production",
+        PORT: "0",
+        LOG_LEVEL: "error",
+        TOPIC_PREFIX: `${system.topicPrefix}boot.`,
+        REDIS_KEY_PREFIX: `${system.topicPrefix}boot.`,
+        DATABASE_URL: system.schemas.wallet.databaseUrl,
+      };
+      const [gatewayDefault, gatewayPlaceholder, walletDefault] = await Promise.all([
+        bootOnce("gateway", { ...production, JWT_SECRET: "local-dev-secret-change-me" }),
+        bootOnce("gateway", { ...production, JWT_SECRET: "REPLACE-ME-with-a-long-random-secret" }),
+        bootOnce("services/wallet", { ...production, JWT_SECRET: strong, SERVICE_TOKEN_SECRET: "local-dev-service-secret-change-me" }),
+      ]);
+      const verdict = (run: { exitCode: number | null; output: string }, key: string) => ({
+        stopped: run.exitCode !== null && run.exitCode !== 0,
+        names: run.output.includes(key),
+      });
+      expect([verdict(gatewayDefault, "JWT_SECRET"), verdict(gatewayPlaceholder, "JWT_SECRET"), verdict(walletDefault, "SERVICE_TOKEN_SECRET")]).toEqual([
+        { stopped: true, names: true },
+        { stopped: true, names: true },
+        { stopped: true, names: true },
+      ]);
+    },
+    E2E_TIMEOUT_MS,
+  );
 });
 
 // --- API9 -------------------------------------------------------------------------------------
@@ -760,8 +946,19 @@ describe("API9:2023 Improper Inventory Management", () => {
       // A body no operation accepts: an owner's write is then refused by validation, proving the route is there.
       const body = op.method === "GET" ? undefined : { "sec-inventory-probe": true };
       const anonymous = await viaGateway({ method: op.method, path, body, from: CLIENT.inventory });
-      const owner = op.template.startsWith("/api/v1/admin/") ? await bearer("sec-ops", ["admin"]) : op.template.includes("{userId}") ? await bearer(ids.victimId) : undefined;
-      const asOwner = await viaGateway({ method: op.method, path, body, authorization: owner, headers: { "idempotency-key": randomUUID() }, from: CLIENT.inventory });
+      const owner = op.template.startsWith("/api/v1/admin/")
+        ? await bearer("sec-ops", ["admin"])
+        : op.template.includes("{userId}")
+          ? await bearer(ids.victimId)
+          : undefined;
+      const asOwner = await viaGateway({
+        method: op.method,
+        path,
+        body,
+        authorization: owner,
+        headers: { "idempotency-key": randomUUID() },
+        from: CLIENT.inventory,
+      });
       report.push({
         operation: op.key,
         anonymous: op.secured ? anonymous.status === 401 : anonymous.status !== 401 && anonymous.status < 500,
@@ -781,7 +978,12 @@ describe("API9:2023 Improper Inventory Management", () => {
     ["POST", "/internal/v1/products/quote"],
     ["GET", "/api/v1/products/../../internal/v1/products/quote"],
   ])("%s %s is not exposed: 404", async (method, path) => {
-    const answer = await viaGateway({ method, path, authorization: await bearer("sec-ops", ["admin"]), body: method === "POST" ? { productIds: [ids.productId] } : undefined });
+    const answer = await viaGateway({
+      method,
+      path,
+      authorization: await bearer("sec-ops", ["admin"]),
+      body: method === "POST" ? { productIds: [ids.productId] } : undefined,
+    });
     expectRefusal(answer, 404, "NOT_FOUND");
   });
 });
@@ -789,33 +991,37 @@ describe("API9:2023 Improper Inventory Management", () => {
 // --- API10 ------------------------------------------------------------------------------------
 
 describe("API10:2023 Unsafe Consumption of APIs", () => {
-  test("records on a saga topic that are not registry-encoded events are dead-lettered and change nothing", async () => {
-    const kafka = createKafka("e2e-security", testInfra.brokers, silentLogger);
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await Promise.all([admin.connect(), producer.connect()]);
-    try {
-      const deadLetters = `${system.topicPrefix}wallet.dlq`;
-      const depth = async () => {
-        try {
-          return (await admin.fetchTopicOffsets(deadLetters)).reduce((sum, partition) => sum + Number(partition.high), 0);
-        } catch {
-          return 0; // not created until the first dead letter
-        }
-      };
-      const before = await depth();
-      await producer.send({
-        topic: topicOf("OrderPlaced", system.topicPrefix),
-        messages: [
-          { key: "sec-forged-1", value: Buffer.from(JSON.stringify({ orderId: "sec-forged-1", userId: ids.victimId, totalAmount: 50_000 })) },
-          // The Confluent wire format's magic byte and a schema id the registry never issued.
-          { key: "sec-forged-2", value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from("not avro")]) },
-        ],
-      });
-      await eventually(async () => expect(await depth()).toBeGreaterThanOrEqual(before + 2), 20_000, 200);
-    } finally {
-      await Promise.all([admin.disconnect(), producer.disconnect()]);
-    }
-    await expectNothingChanged();
-  }, E2E_TIMEOUT_MS);
+  test(
+    "records on a saga topic that are not registry-encoded events are dead-lettered and change nothing",
+    async () => {
+      const kafka = createKafka("e2e-security", testInfra.brokers, silentLogger);
+      const admin = kafka.admin();
+      const producer = kafka.producer();
+      await Promise.all([admin.connect(), producer.connect()]);
+      try {
+        const deadLetters = `${system.topicPrefix}wallet.dlq`;
+        const depth = async () => {
+          try {
+            return (await admin.fetchTopicOffsets(deadLetters)).reduce((sum, partition) => sum + Number(partition.high), 0);
+          } catch {
+            return 0; // not created until the first dead letter
+          }
+        };
+        const before = await depth();
+        await producer.send({
+          topic: topicOf("OrderPlaced", system.topicPrefix),
+          messages: [
+            { key: "sec-forged-1", value: Buffer.from(JSON.stringify({ orderId: "sec-forged-1", userId: ids.victimId, totalAmount: 50_000 })) },
+            // The Confluent wire format's magic byte and a schema id the registry never issued.
+            { key: "sec-forged-2", value: Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0xf0]), Buffer.from("not avro")]) },
+          ],
+        });
+        await eventually(async () => expect(await depth()).toBeGreaterThanOrEqual(before + 2), 20_000, 200);
+      } finally {
+        await Promise.all([admin.disconnect(), producer.disconnect()]);
+      }
+      await expectNothingChanged();
+    },
+    E2E_TIMEOUT_MS,
+  );
 });

@@ -28,7 +28,11 @@ export class ApiClient {
   async call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const response = await fetch(`${this.baseUrl}/api/v1${path}`, {
       method,
-      headers: { ...(this.token ? { authorization: `Bearer ${this.token}` } : {}), ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+      headers: {
+        ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await response.text();
@@ -45,8 +49,12 @@ export class ApiClient {
   charge = (amount: number) => this.post(`/users/${this.userId}/balance/charges`, { amount });
   balance = async () => (await this.get<{ balance: number }>(`/users/${this.userId}/balance`)).body.balance;
   order = (items: { productId: string; quantity: number }[], options: { userCouponId?: string; wait?: number; key?: string } = {}) =>
-    this.post(`/users/${this.userId}/orders`, { items, ...(options.userCouponId ? { userCouponId: options.userCouponId } : {}) }, {
-      "idempotency-key": options.key ?? randomUUID(),
-      ...(options.wait ? { prefer: `wait=${options.wait}` } : {}),
-    });
+    this.post(
+      `/users/${this.userId}/orders`,
+      { items, ...(options.userCouponId ? { userCouponId: options.userCouponId } : {}) },
+      {
+        "idempotency-key": options.key ?? randomUUID(),
+        ...(options.wait ? { prefer: `wait=${options.wait}` } : {}),
+      },
+    );
 }

@@ -10,7 +10,17 @@ export async function auditSchemas(schemas: SystemSchemas): Promise<AuditReport>
   await client.connect();
   try {
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    const report = await audit(client, { wallet: schemas.wallet.schema, catalog: schemas.catalog.schema, coupon: schemas.coupon.schema, payment: schemas.payment.schema, orders: schemas.order.schema }, 0);
+    const report = await audit(
+      client,
+      {
+        wallet: schemas.wallet.schema,
+        catalog: schemas.catalog.schema,
+        coupon: schemas.coupon.schema,
+        payment: schemas.payment.schema,
+        orders: schemas.order.schema,
+      },
+      0,
+    );
     await client.query("COMMIT");
     return report;
   } finally {

@@ -16,7 +16,12 @@ export class Shop {
   }
 
   async product(overrides: Partial<Omit<Product, "id">> = {}): Promise<Product> {
-    const response = await this.admin.post("/admin/products", { name: `Product ${Math.random().toString(36).slice(2, 8)}`, price: 10_000, stock: 10, ...overrides });
+    const response = await this.admin.post("/admin/products", {
+      name: `Product ${Math.random().toString(36).slice(2, 8)}`,
+      price: 10_000,
+      stock: 10,
+      ...overrides,
+    });
     if (response.status !== 201) throw new Error(`product not created: ${response.status} ${JSON.stringify(response.body)}`);
     return response.body as Product;
   }
@@ -26,7 +31,13 @@ export class Shop {
   }
 
   async percentCoupon(percent: number, totalQuantity = 100): Promise<string> {
-    const response = await this.admin.post("/admin/coupons", { name: `${percent}% off`, discountType: "PERCENT", discountValue: percent, totalQuantity, validForDays: 7 });
+    const response = await this.admin.post("/admin/coupons", {
+      name: `${percent}% off`,
+      discountType: "PERCENT",
+      discountValue: percent,
+      totalQuantity,
+      validForDays: 7,
+    });
     if (response.status !== 201) throw new Error(`coupon not created: ${response.status} ${JSON.stringify(response.body)}`);
     return (response.body as { id: string }).id;
   }

@@ -58,13 +58,16 @@ export function violationsOf(answer: CheckedAnswer): string[] {
   const operation = METHODS.includes(method) ? (apiDocument.paths[template][method] as Json | undefined) : undefined;
   if (!operation || PATH_LEVEL_STATUSES.has(answer.status)) {
     if (!operation && answer.status !== 405) return [`${where}: the document has no ${method.toUpperCase()} ${template}, and the answer is not 405`];
-    return answer.body === undefined || validatorFor("components/schemas/Problem")(answer.body) ? [] : [`${where}: ${ajv.errorsText(validatorFor("components/schemas/Problem").errors)}`];
+    return answer.body === undefined || validatorFor("components/schemas/Problem")(answer.body)
+      ? []
+      : [`${where}: ${ajv.errorsText(validatorFor("components/schemas/Problem").errors)}`];
   }
   const response = operation.responses[String(answer.status)] as Json | undefined;
   if (!response) return [`${where}: status not documented for ${operation.operationId} (documented: ${Object.keys(operation.responses).join(", ")})`];
   if (answer.body === undefined) return response.content ? [`${where}: the document promises a body, none came`] : [];
   const mediaType = (answer.contentType ?? "").split(";")[0]!.trim();
-  if (!response.content?.[mediaType]) return [`${where}: media type ${mediaType || "(none)"} not documented (documented: ${Object.keys(response.content ?? {}).join(", ")})`];
+  if (!response.content?.[mediaType])
+    return [`${where}: media type ${mediaType || "(none)"} not documented (documented: ${Object.keys(response.content ?? {}).join(", ")})`];
   const validate = validatorFor(pointer("paths", template, method, "responses", String(answer.status), "content", mediaType, "schema"));
   return validate(answer.body) ? [] : [`${where}: ${ajv.errorsText(validate.errors)} in ${JSON.stringify(answer.body).slice(0, 500)}`];
 }

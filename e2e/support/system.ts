@@ -3,7 +3,16 @@ import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { expectConsistent } from "./audit.ts";
-import { createTestSchema, eventually, freePort, startTcpBalancer, uniqueTopicPrefix, type PostgresServer, type TcpBalancer, type TestSchema } from "@shop/testing";
+import {
+  createTestSchema,
+  eventually,
+  freePort,
+  startTcpBalancer,
+  uniqueTopicPrefix,
+  type PostgresServer,
+  type TcpBalancer,
+  type TestSchema,
+} from "@shop/testing";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 export const serviceNames = ["wallet", "catalog", "coupon", "order", "payment"] as const;
@@ -61,11 +70,28 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const logDir = path.join(root, ".infra", "e2e-logs", topicPrefix.replace(/\.$/, ""));
   mkdirSync(logDir, { recursive: true });
   const schemas = Object.fromEntries(
-    await Promise.all(serviceNames.map(async (name) => [name, await createTestSchema({ migrationsDir: path.join(root, "services", name, "prisma", "migrations"), label: `e2e-${name}`, server: options.postgres })] as const)),
+    await Promise.all(
+      serviceNames.map(
+        async (name) =>
+          [
+            name,
+            await createTestSchema({
+              migrationsDir: path.join(root, "services", name, "prisma", "migrations"),
+              label: `e2e-${name}`,
+              server: options.postgres,
+            }),
+          ] as const,
+      ),
+    ),
   ) as Record<ServiceName, TestSchema>;
   const common = { TOPIC_PREFIX: topicPrefix, LOG_LEVEL: "warn", REDIS_KEY_PREFIX: topicPrefix, ...options.env };
   const instances = options.instances ?? 1;
-  const serviceEnv = (name: ServiceName, port: number) => ({ ...common, PORT: String(port), DATABASE_URL: schemas[name].databaseUrl, ...options.perService?.[name] });
+  const serviceEnv = (name: ServiceName, port: number) => ({
+    ...common,
+    PORT: String(port),
+    DATABASE_URL: schemas[name].databaseUrl,
+    ...options.perService?.[name],
+  });
   const units: Unit[] = [];
   for (const name of serviceNames) {
     for (let i = 0; i < instances; i++) {
@@ -86,8 +112,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     port: gatewayPort,
     logName: "gateway",
     env: {
-      ...common, PORT: String(gatewayPort), UPSTREAMS: serviceNames.join(","),
-      WALLET_URL: url("wallet"), CATALOG_URL: url("catalog"), COUPON_URL: url("coupon"), ORDER_URL: url("order"), PAYMENT_URL: url("payment"),
+      ...common,
+      PORT: String(gatewayPort),
+      UPSTREAMS: serviceNames.join(","),
+      WALLET_URL: url("wallet"),
+      CATALOG_URL: url("catalog"),
+      COUPON_URL: url("coupon"),
+      ORDER_URL: url("order"),
+      PAYMENT_URL: url("payment"),
       ...options.perService?.gateway,
     },
   });
@@ -97,20 +129,28 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const launch = (unit: Unit) => {
     const log = createWriteStream(path.join(logDir, `${unit.logName}.log`), { flags: "a" });
-    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], { cwd: unit.dir, env: { ...process.env, ...unit.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--disable-warning=TimeoutNegativeWarning", "--import", "tsx", "src/main.ts"], {
+      cwd: unit.dir,
+      env: { ...process.env, ...unit.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     unit.child = child;
   };
   const ready = (unit: Unit) =>
-    eventually(async () => {
-      if (unit.child?.exitCode !== null) {
-        const log = readFileSync(path.join(logDir, `${unit.logName}.log`), "utf8").slice(-2_000);
-        throw new Error(`${unit.name} exited during start-up:\n${log}`);
-      }
-      const response = await fetch(`http://127.0.0.1:${unit.port}/readyz`);
-      if (!response.ok) throw new Error(`${unit.name} not ready: ${response.status}`);
-    }, 60_000, 200);
+    eventually(
+      async () => {
+        if (unit.child?.exitCode !== null) {
+          const log = readFileSync(path.join(logDir, `${unit.logName}.log`), "utf8").slice(-2_000);
+          throw new Error(`${unit.name} exited during start-up:\n${log}`);
+        }
+        const response = await fetch(`http://127.0.0.1:${unit.port}/readyz`);
+        if (!response.ok) throw new Error(`${unit.name} not ready: ${response.status}`);
+      },
+      60_000,
+      200,
+    );
   const stopUnit = (unit: Unit, signal: NodeJS.Signals) =>
     new Promise<void>((resolve) => {
       const child = unit.child;
@@ -146,7 +186,13 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     addInstance: async (name) => {
       const index = instancesOf(name).length;
       const port = await freePort();
-      const unit: Unit = { name, dir: path.join(root, "services", name), port, env: { ...serviceEnv(name, port), ...peers(name) }, logName: `${name}-${index}` };
+      const unit: Unit = {
+        name,
+        dir: path.join(root, "services", name),
+        port,
+        env: { ...serviceEnv(name, port), ...peers(name) },
+        logName: `${name}-${index}`,
+      };
       units.push(unit);
       launch(unit);
       await ready(unit);

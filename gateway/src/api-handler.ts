@@ -90,7 +90,12 @@ function accessRefusal(match: RouteMatch, identity: Identity | undefined): Refus
   return undefined;
 }
 
-const rateLimited = (detail: string, retryAfterSeconds: number): Refusal => ({ status: 429, code: "RATE_LIMITED", detail, headers: { "retry-after": String(retryAfterSeconds) } });
+const rateLimited = (detail: string, retryAfterSeconds: number): Refusal => ({
+  status: 429,
+  code: "RATE_LIMITED",
+  detail,
+  headers: { "retry-after": String(retryAfterSeconds) },
+});
 
 /** Users are limited on writes (admins not at all); callers without a valid token per client address on everything. */
 async function rateRefusal(deps: ApiHandlerDeps, req: IncomingMessage, identity: Identity | undefined): Promise<Refusal | undefined> {

@@ -42,7 +42,12 @@ export interface GatewayAppDeps {
 
 const OPS_ROUTES = new Set(["/readyz", "/metrics", "/openapi.json", "/docs"]);
 const HEALTH_BODY = JSON.stringify({ status: "ok", service: "gateway" });
-const HEALTH_HEADERS = { ...SECURITY_HEADERS, "content-type": "application/json; charset=utf-8", "content-length": String(HEALTH_BODY.length), "cache-control": "no-store" };
+const HEALTH_HEADERS = {
+  ...SECURITY_HEADERS,
+  "content-type": "application/json; charset=utf-8",
+  "content-length": String(HEALTH_BODY.length),
+  "cache-control": "no-store",
+};
 const NO_CORS: CorsOptions = { allowedOrigins: new Set(), maxAgeSeconds: 0 };
 
 function opsRouteLabel(path: string): string {
@@ -124,7 +129,19 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
       duration.observe({ service: "gateway", method: req.method, route: context.route, status: res.statusCode }, seconds);
       // One line per request with its trace id, as the services write theirs (not for /metrics and /readyz scrapes).
       if (accessLevel !== "silent" && path !== "/metrics" && path !== "/readyz") {
-        deps.logger[accessLevel]({ traceId: trace.traceId, requestId, method: req.method, route: context.route, status: res.statusCode, durationMs: Math.round(seconds * 1e5) / 100, userId: context.userId, orderId: context.orderId }, "request");
+        deps.logger[accessLevel](
+          {
+            traceId: trace.traceId,
+            requestId,
+            method: req.method,
+            route: context.route,
+            status: res.statusCode,
+            durationMs: Math.round(seconds * 1e5) / 100,
+            userId: context.userId,
+            orderId: context.orderId,
+          },
+          "request",
+        );
       }
     });
 

@@ -5,7 +5,12 @@ import { UPSTREAM_NAMES, type UpstreamName } from "./routing.ts";
 const upstreamList = z
   .string()
   .default("wallet")
-  .transform((s) => s.split(",").map((name) => name.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((name) => name.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.enum(UPSTREAM_NAMES)))
   .transform((names) => new Set<UpstreamName>(names));
 
@@ -21,7 +26,12 @@ function isExactOrigin(value: string): boolean {
 const originList = z
   .string()
   .default("")
-  .transform((s) => s.split(",").map((origin) => origin.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(",")
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.string().refine(isExactOrigin, "must be an exact origin such as https://shop.example.com (scheme, host, optional port)")))
   .transform((origins) => new Set(origins));
 
@@ -48,7 +58,12 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ SERVICE_TOKEN_SECRET:
   /** How long an open breaker fails fast before letting one trial request through. */
   BREAKER_RESET_MS: configFields.millis(10_000, { min: 100 }),
   /** Largest request body the gateway buffers and forwards; beyond it the answer is 413 (the services accept 64 KiB of JSON). */
-  REQUEST_BODY_LIMIT_BYTES: z.coerce.number().int().min(1).max(10 * 1024 * 1024).default(64 * 1024),
+  REQUEST_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10 * 1024 * 1024)
+    .default(64 * 1024),
   /** Sustained requests per second and client address without a valid token (switched off with RATE_LIMIT_ENABLED=false). */
   ANON_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
   /** Requests a client without a token may send at once before the sustained rate applies. */

@@ -25,15 +25,26 @@ export const gatewayService = defineService({
           name,
           baseUrl: upstreamUrl(config, name),
           timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-          breaker: { volumeThreshold: config.BREAKER_VOLUME_THRESHOLD, errorThresholdPercentage: config.BREAKER_ERROR_PERCENTAGE, resetTimeoutMs: config.BREAKER_RESET_MS },
+          breaker: {
+            volumeThreshold: config.BREAKER_VOLUME_THRESHOLD,
+            errorThresholdPercentage: config.BREAKER_ERROR_PERCENTAGE,
+            resetTimeoutMs: config.BREAKER_RESET_MS,
+          },
         },
         logger,
       );
-      upstreams.set(name, ctx.own(`upstream ${name}`, proxy, (p) => p.close()));
+      upstreams.set(
+        name,
+        ctx.own(`upstream ${name}`, proxy, (p) => p.close()),
+      );
     }
     // Redis serves only the rate limiter, which must not wait for it: no offline queue, short timeouts.
     const redis = config.RATE_LIMIT_ENABLED
-      ? ctx.own("redis", createRedis(config.REDIS_URL, { logger, whileDown: "writes are not rate limited until it is back", commandTimeoutMs: 250, autoPipelining: false }), closeRedis)
+      ? ctx.own(
+          "redis",
+          createRedis(config.REDIS_URL, { logger, whileDown: "writes are not rate limited until it is back", commandTimeoutMs: 250, autoPipelining: false }),
+          closeRedis,
+        )
       : undefined;
     if (redis) {
       ctx.ready("redis", () => redis.ping());
@@ -53,7 +64,11 @@ export const gatewayService = defineService({
       readiness: ctx.readiness,
       metrics: ctx.metrics,
       clientRateLimiter: config.RATE_LIMIT_ENABLED
-        ? createClientRateLimiter({ requestsPerSecond: config.ANON_RATE_LIMIT_PER_SECOND, burst: config.ANON_RATE_LIMIT_BURST, maxClients: config.ANON_RATE_LIMIT_CLIENTS })
+        ? createClientRateLimiter({
+            requestsPerSecond: config.ANON_RATE_LIMIT_PER_SECOND,
+            burst: config.ANON_RATE_LIMIT_BURST,
+            maxClients: config.ANON_RATE_LIMIT_CLIENTS,
+          })
         : undefined,
       cors: { allowedOrigins: config.CORS_ALLOWED_ORIGINS, maxAgeSeconds: config.CORS_MAX_AGE_SECONDS },
       requestBodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,

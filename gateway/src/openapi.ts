@@ -68,13 +68,29 @@ const BEARER_AUTH = {
 /** What the gateway itself may answer for an operation, besides what the service documents. */
 function addGatewayProblems(responses: JsonObject, method: string, match: RouteMatch | undefined, upstream: string): void {
   const secured = match?.access !== "public";
-  if (secured) addProblemCases(responses, 401, [{ code: "UNAUTHORIZED", example: { summary: "No Authorization header", detail: "a Bearer token is required" } }]);
+  if (secured)
+    addProblemCases(responses, 401, [{ code: "UNAUTHORIZED", example: { summary: "No Authorization header", detail: "a Bearer token is required" } }]);
   // Callers without a valid token are limited per address (on a secured route they were refused with 401 first); users on writes.
-  if (!secured) addProblemCases(responses, 429, [{ code: "RATE_LIMITED", example: { summary: "Too many requests from this address", detail: "too many requests from this client; slow down or sign in" } }]);
-  else if (match?.access === "user" && WRITE_METHODS.has(method)) addProblemCases(responses, 429, [{ code: "RATE_LIMITED", example: { summary: "Too many writes by this user", detail: "too many write requests; slow down" } }]);
-  addProblemCases(responses, 502, [{ code: "BAD_GATEWAY", example: { summary: "The service is unreachable", detail: `the ${upstream} service could not be reached` } }]);
-  addProblemCases(responses, 503, [{ code: "SERVICE_UNAVAILABLE", example: { summary: "The service is failing; requests are paused", detail: `the ${upstream} service is failing; requests are paused` } }]);
-  addProblemCases(responses, 504, [{ code: "GATEWAY_TIMEOUT", example: { summary: "The service did not answer in time", detail: `the ${upstream} service did not answer in time` } }]);
+  if (!secured)
+    addProblemCases(responses, 429, [
+      { code: "RATE_LIMITED", example: { summary: "Too many requests from this address", detail: "too many requests from this client; slow down or sign in" } },
+    ]);
+  else if (match?.access === "user" && WRITE_METHODS.has(method))
+    addProblemCases(responses, 429, [
+      { code: "RATE_LIMITED", example: { summary: "Too many writes by this user", detail: "too many write requests; slow down" } },
+    ]);
+  addProblemCases(responses, 502, [
+    { code: "BAD_GATEWAY", example: { summary: "The service is unreachable", detail: `the ${upstream} service could not be reached` } },
+  ]);
+  addProblemCases(responses, 503, [
+    {
+      code: "SERVICE_UNAVAILABLE",
+      example: { summary: "The service is failing; requests are paused", detail: `the ${upstream} service is failing; requests are paused` },
+    },
+  ]);
+  addProblemCases(responses, 504, [
+    { code: "GATEWAY_TIMEOUT", example: { summary: "The service did not answer in time", detail: `the ${upstream} service did not answer in time` } },
+  ]);
 }
 
 /**
@@ -103,7 +119,8 @@ export function mergeDocuments(documents: Array<{ name: string; document: JsonOb
     }
     const components = document.components;
     // Services share schema names only for shared shapes (Problem), so the first copy stands for all.
-    if (isObject(components) && isObject(components.schemas)) for (const [schemaName, schema] of Object.entries(components.schemas)) schemas[schemaName] ??= schema;
+    if (isObject(components) && isObject(components.schemas))
+      for (const [schemaName, schema] of Object.entries(components.schemas)) schemas[schemaName] ??= schema;
   }
   return {
     openapi: "3.1.0",

@@ -181,7 +181,15 @@ export class UpstreamProxy {
     const { req, res, context } = exchange;
     return new Promise((resolve, reject) => {
       const headers = upstreamHeaders(req.headers, context);
-      const upstreamRequest = request({ host: this.host, port: this.port, method: req.method, path: req.url, headers, agent: this.agent, timeout: this.timeoutMs });
+      const upstreamRequest = request({
+        host: this.host,
+        port: this.port,
+        method: req.method,
+        path: req.url,
+        headers,
+        agent: this.agent,
+        timeout: this.timeoutMs,
+      });
       upstreamRequest.on("response", (response) => {
         if (BREAKER_FAILURE_STATUSES.has(response.statusCode!)) reject(new UpstreamUnavailableError(response));
         else resolve(response);

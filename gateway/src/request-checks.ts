@@ -49,7 +49,8 @@ export function messageRefusal(req: IncomingMessage): Refusal | undefined {
  * is sent; the services limit what it inflates to).
  */
 export function bodyRefusal(req: IncomingMessage, limitBytes: number): Refusal | undefined {
-  if (Number(req.headers["content-length"] ?? 0) > limitBytes) return refuse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${limitBytes} bytes`, true);
+  if (Number(req.headers["content-length"] ?? 0) > limitBytes)
+    return refuse(413, "PAYLOAD_TOO_LARGE", `the request body is larger than ${limitBytes} bytes`, true);
   const contentEncoding = req.headers["content-encoding"];
   if (contentEncoding !== undefined && !BODY_ENCODINGS.has(contentEncoding.trim().toLowerCase())) {
     return refuse(415, "UNSUPPORTED_MEDIA_TYPE", "unsupported Content-Encoding; send identity, gzip, deflate or br", true);

@@ -15,7 +15,11 @@ let userToken: string;
 beforeAll(async () => {
   recorder = await startRecorder();
   gateway = await startTestGateway(recorder.url, { RATE_LIMIT_ENABLED: "false" });
-  corsGateway = await startTestGateway(recorder.url, { RATE_LIMIT_ENABLED: "false", CORS_ALLOWED_ORIGINS: `${SHOP_ORIGIN}, http://localhost:5173`, CORS_MAX_AGE_SECONDS: "300" });
+  corsGateway = await startTestGateway(recorder.url, {
+    RATE_LIMIT_ENABLED: "false",
+    CORS_ALLOWED_ORIGINS: `${SHOP_ORIGIN}, http://localhost:5173`,
+    CORS_MAX_AGE_SECONDS: "300",
+  });
   userToken = await signToken({ sub: "user-1" });
 });
 afterAll(async () => {
@@ -54,14 +58,23 @@ describe("x-request-id", () => {
 
 describe("CORS", () => {
   const preflight = (origin: string, path = "/api/v1/users/user-1/orders") =>
-    httpCall(corsGateway.url, "OPTIONS", path, { headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" } });
+    httpCall(corsGateway.url, "OPTIONS", path, {
+      headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, idempotency-key" },
+    });
 
   test("a preflight from an allowed origin is 204 with the allow headers, needs no token and goes nowhere", async () => {
     const response = await preflight(SHOP_ORIGIN);
     expect(response.status).toBe(204);
     expect(response.headers["access-control-allow-origin"]).toBe(SHOP_ORIGIN);
     expect(response.headers["access-control-allow-methods"]).toBe("GET, HEAD, POST, PUT, PATCH, DELETE");
-    expect(String(response.headers["access-control-allow-headers"]).split(", ")).toEqual(["authorization", "content-type", "idempotency-key", "prefer", "x-request-id", "traceparent"]);
+    expect(String(response.headers["access-control-allow-headers"]).split(", ")).toEqual([
+      "authorization",
+      "content-type",
+      "idempotency-key",
+      "prefer",
+      "x-request-id",
+      "traceparent",
+    ]);
     expect(response.headers["access-control-max-age"]).toBe("300");
     expect(response.headers["access-control-allow-credentials"]).toBeUndefined();
     expect(response.headers.vary).toBe("Origin");
@@ -250,7 +263,11 @@ describe("anonymous requests are limited per client address", () => {
     expectProblem(refused, 429, "RATE_LIMITED");
     expect(Number(refused.headers["retry-after"])).toBeGreaterThanOrEqual(1);
     // A token that does not verify does not lift the limit.
-    expectProblem(await httpCall(limited.url, "GET", "/api/v1/products", { localAddress: "127.0.0.2", headers: { authorization: "Bearer forged" } }), 429, "RATE_LIMITED");
+    expectProblem(
+      await httpCall(limited.url, "GET", "/api/v1/products", { localAddress: "127.0.0.2", headers: { authorization: "Bearer forged" } }),
+      429,
+      "RATE_LIMITED",
+    );
     expect(recorder.lines()).toEqual(["GET /api/v1/products", "GET /api/v1/products", "GET /api/v1/products"]);
   });
 
@@ -259,7 +276,8 @@ describe("anonymous requests are limited per client address", () => {
   });
 
   test("a caller with a valid token is not an anonymous client", async () => {
-    for (let i = 0; i < 5; i++) expect((await httpCall(limited.url, "GET", "/api/v1/products", { localAddress: "127.0.0.2", headers: auth() })).status).toBe(200);
+    for (let i = 0; i < 5; i++)
+      expect((await httpCall(limited.url, "GET", "/api/v1/products", { localAddress: "127.0.0.2", headers: auth() })).status).toBe(200);
   });
 
   test("RATE_LIMIT_ENABLED=false switches it off", async () => {

@@ -112,20 +112,42 @@ type Answer = Awaited<ReturnType<typeof call>>;
 function expectProblem(response: Answer, status: number, code: string): void {
   expect(response.status).toBe(status);
   expect(response.headers.get("content-type")).toContain("application/problem+json");
-  expect(response.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String), traceId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  expect(response.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+    traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+  });
 }
 
 const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
-const claims = (sub: string) => ({ sub, roles: ["admin"], iss: testJwt.issuer, aud: testJwt.audience, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 });
+const claims = (sub: string) => ({
+  sub,
+  roles: ["admin"],
+  iss: testJwt.issuer,
+  aud: testJwt.audience,
+  iat: Math.floor(Date.now() / 1000),
+  exp: Math.floor(Date.now() / 1000) + 600,
+});
 
 describe("through to the real wallet", () => {
   test("a user charges and reads their own balance", async () => {
     const userId = newUser();
     const token = await signToken({ sub: userId });
-    const charged = await call(gateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 1500 }, headers: { "idempotency-key": "first" } });
+    const charged = await call(gateway, "POST", `/api/v1/users/${userId}/balance/charges`, {
+      token,
+      body: { amount: 1500 },
+      headers: { "idempotency-key": "first" },
+    });
     expect(charged.status).toBe(201);
     expect(charged.body).toMatchObject({ userId, amount: 1500, balance: 1500 });
-    const replayed = await call(gateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 1500 }, headers: { "idempotency-key": "first" } });
+    const replayed = await call(gateway, "POST", `/api/v1/users/${userId}/balance/charges`, {
+      token,
+      body: { amount: 1500 },
+      headers: { "idempotency-key": "first" },
+    });
     expect(replayed.headers.get("idempotent-replayed")).toBe("true");
     const balance = await call(gateway, "GET", `/api/v1/users/${userId}/balance`, { token });
     expect(balance.status).toBe(200);
@@ -244,7 +266,10 @@ describe("authorization", () => {
   });
 
   test("admin paths without the admin role are 403", async () => {
-    const response = await call(gateway, "POST", "/api/v1/admin/products", { token: await signToken({ sub: newUser(), roles: ["customer"] }), body: { name: "x", price: 1, stock: 1 } });
+    const response = await call(gateway, "POST", "/api/v1/admin/products", {
+      token: await signToken({ sub: newUser(), roles: ["customer"] }),
+      body: { name: "x", price: 1, stock: 1 },
+    });
     expectProblem(response, 403, "FORBIDDEN");
   });
 
@@ -259,10 +284,13 @@ describe("authorization", () => {
     expectProblem(await call(gateway, "GET", "/api/v1/users/user-1/profile", { token }), 404, "NOT_FOUND");
     // fetch would resolve the dot segments before sending; a raw request keeps them.
     const dotted = await new Promise<number>((resolve, reject) =>
-      get({ host: "127.0.0.1", port: gateway.port, path: "/api/v1/users/user-1/balance/../../user-2/balance", headers: { authorization: `Bearer ${token}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode!);
-      }).on("error", reject),
+      get(
+        { host: "127.0.0.1", port: gateway.port, path: "/api/v1/users/user-1/balance/../../user-2/balance", headers: { authorization: `Bearer ${token}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode!);
+        },
+      ).on("error", reject),
     );
     expect(dotted).toBe(404);
     expectProblem(await call(gateway, "GET", "/nothing-here"), 404, "NOT_FOUND");
@@ -273,7 +301,8 @@ describe("rate limiting", () => {
   test("writes beyond the burst are 429 with Retry-After; reads are not limited", async () => {
     const userId = newUser();
     const token = await signToken({ sub: userId });
-    for (let i = 0; i < 2; i++) expect((await call(strictGateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 10 } })).status).toBe(201);
+    for (let i = 0; i < 2; i++)
+      expect((await call(strictGateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 10 } })).status).toBe(201);
     const limited = await call(strictGateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 10 } });
     expectProblem(limited, 429, "RATE_LIMITED");
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -285,16 +314,23 @@ describe("rate limiting", () => {
     const second = newUser();
     const firstToken = await signToken({ sub: first });
     for (let i = 0; i < 3; i++) await call(strictGateway, "POST", `/api/v1/users/${first}/balance/charges`, { token: firstToken, body: { amount: 1 } });
-    const other = await call(strictGateway, "POST", `/api/v1/users/${second}/balance/charges`, { token: await signToken({ sub: second }), body: { amount: 1 } });
+    const other = await call(strictGateway, "POST", `/api/v1/users/${second}/balance/charges`, {
+      token: await signToken({ sub: second }),
+      body: { amount: 1 },
+    });
     expect(other.status).toBe(201);
   });
 
   test("without Redis, writes go through rather than fail", async () => {
-    const noRedis = await startGateway(gatewayConfig({ WALLET_URL: wallet.url, REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMIT_BURST: "1" }), silentLogger);
+    const noRedis = await startGateway(
+      gatewayConfig({ WALLET_URL: wallet.url, REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMIT_BURST: "1" }),
+      silentLogger,
+    );
     try {
       const userId = newUser();
       const token = await signToken({ sub: userId });
-      for (let i = 0; i < 3; i++) expect((await call(noRedis, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 1 } })).status).toBe(201);
+      for (let i = 0; i < 3; i++)
+        expect((await call(noRedis, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 1 } })).status).toBe(201);
       expectProblem(await call(noRedis, "GET", "/readyz"), 503, "NOT_READY");
     } finally {
       await noRedis.stop();
@@ -305,7 +341,8 @@ describe("rate limiting", () => {
     const userId = newUser();
     const admin = await signToken({ sub: newUser(), roles: ["admin"] });
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await call(strictGateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token: admin, body: { amount: 1 } })).status);
+    for (let i = 0; i < 5; i++)
+      statuses.push((await call(strictGateway, "POST", `/api/v1/users/${userId}/balance/charges`, { token: admin, body: { amount: 1 } })).status);
     expect(statuses).toEqual([201, 201, 201, 201, 201]);
   });
 });
@@ -368,7 +405,12 @@ describe("what the upstream receives", () => {
     expect(response.status).toBe(200);
     const seen = stub.received.at(-1)!;
     expect(seen).toMatchObject({ method: "POST", url: "/api/v1/users/user-7/balance/charges?dry=1", body: JSON.stringify({ amount: 5 }) });
-    expect(seen.headers).toMatchObject({ authorization: `Bearer ${token}`, "x-request-id": "req-stub-1", "content-type": "application/json", "content-length": "12" });
+    expect(seen.headers).toMatchObject({
+      authorization: `Bearer ${token}`,
+      "x-request-id": "req-stub-1",
+      "content-type": "application/json",
+      "content-length": "12",
+    });
     expect(seen.headers["x-user-id"]).toBeUndefined();
     expect(seen.headers["x-user-roles"]).toBeUndefined();
     // The upstream's parent span is the gateway's, inside the caller's trace.
@@ -422,7 +464,12 @@ describe("operations", () => {
     const response = await call(gateway, "GET", "/openapi.json");
     expect(response.status).toBe(200);
     expect(response.body.openapi).toBe("3.1.0");
-    expect(response.body.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer", bearerFormat: "JWT", description: expect.stringContaining("npm run token") });
+    expect(response.body.components.securitySchemes.bearerAuth).toMatchObject({
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+      description: expect.stringContaining("npm run token"),
+    });
     expect(response.body.components.schemas.Problem).toBeDefined();
     const charges = response.body.paths["/api/v1/users/{userId}/balance/charges"];
     expect(charges.post.security).toEqual([{ bearerAuth: [] }]);

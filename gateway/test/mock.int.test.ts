@@ -47,7 +47,11 @@ afterAll(async () => {
 async function call(method: string, path: string, options: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(options.body === undefined ? {} : { "content-type": "application/json" }), ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+    headers: {
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
     body: options.body === undefined ? undefined : JSON.stringify(options.body),
   });
   return { status: response.status, type: response.headers.get("content-type"), allow: response.headers.get("allow"), body: (await response.json()) as Json };
@@ -75,7 +79,11 @@ test("requests are checked against the document: a 400 naming the fields, 401 wi
   expect(invalid.body.errors.map((e: Json) => e.field).sort()).toEqual(["body.items", "header.idempotency-key"]);
   expect((await call("GET", "/products?limit=0")).body.errors).toEqual([expect.objectContaining({ field: "query.limit" })]);
   expect(await call("GET", "/users/minji/balance")).toMatchObject({ status: 401, body: { code: "UNAUTHORIZED" } });
-  const text = await fetch(`${base}/users/minji/balance/charges`, { method: "POST", headers: { authorization: `Bearer ${await signToken({ sub: "minji" })}`, "content-type": "text/plain" }, body: "1000" });
+  const text = await fetch(`${base}/users/minji/balance/charges`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await signToken({ sub: "minji" })}`, "content-type": "text/plain" },
+    body: "1000",
+  });
   expect({ status: text.status, code: ((await text.json()) as Json).code }).toEqual({ status: 415, code: "UNSUPPORTED_MEDIA_TYPE" });
 });
 

@@ -51,7 +51,8 @@ afterAll(async () => {
 });
 
 const metrics = async () => (await fetch(`${gateway.url}/metrics`)).text();
-const get = (path: string, token?: string, headers: Record<string, string> = {}) => fetch(`${gateway.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
+const get = (path: string, token?: string, headers: Record<string, string> = {}) =>
+  fetch(`${gateway.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
 
 test("each API path is its own route label: /balance/history is not counted as /balance", async () => {
   const userId = `obs-${randomUUID().slice(0, 8)}`;
@@ -74,7 +75,12 @@ test("429s are counted per limiter: a user's writes and an address without a tok
 
   const userId = `obs-${randomUUID().slice(0, 8)}`;
   const token = await signToken({ sub: userId });
-  const charge = () => fetch(`${gateway.url}/api/v1/users/${userId}/balance/charges`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: '{"amount":1}' });
+  const charge = () =>
+    fetch(`${gateway.url}/api/v1/users/${userId}/balance/charges`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: '{"amount":1}',
+    });
   expect((await charge()).status).toBe(200);
   expect((await charge()).status).toBe(429);
   expect((await charge()).status).toBe(429);
@@ -99,7 +105,16 @@ test("every request gets one access line with its trace id, route and the order 
   await fetch(`${gateway.url}/metrics`);
   const access = lines.filter((line) => line.msg === "request");
   expect(access).toEqual([
-    expect.objectContaining({ level: "info", traceId: TRACE_ID, method: "GET", route: "/api/v1/users/:userId/orders/:orderId", status: 200, userId, orderId: "o-77", requestId: answer.headers.get("x-request-id") }),
+    expect.objectContaining({
+      level: "info",
+      traceId: TRACE_ID,
+      method: "GET",
+      route: "/api/v1/users/:userId/orders/:orderId",
+      status: 200,
+      userId,
+      orderId: "o-77",
+      requestId: answer.headers.get("x-request-id"),
+    }),
   ]);
   // The trace reaches the service with the request.
   expect(String(recorder.seen.at(-1)!.headers.traceparent)).toContain(TRACE_ID);

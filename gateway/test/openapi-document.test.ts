@@ -6,7 +6,9 @@ type Json = Record<string, any>;
 
 const committed = JSON.parse(readFileSync(new URL("../../docs/openapi.json", import.meta.url), "utf8")) as Json;
 const document = publicApiDocument() as Json;
-const operations = Object.entries(document.paths as Json).flatMap(([path, item]) => Object.entries(item as Json).map(([method, op]) => ({ path, method, op: op as Json })));
+const operations = Object.entries(document.paths as Json).flatMap(([path, item]) =>
+  Object.entries(item as Json).map(([method, op]) => ({ path, method, op: op as Json })),
+);
 
 /** Every node of the document with the JSON pointer-ish path to it. */
 function* walk(node: unknown, at = "#"): Generator<[string, Json]> {
@@ -28,7 +30,9 @@ test("every operation has a unique operationId, a declared tag, a summary and re
     const where = `${method.toUpperCase()} ${path}`;
     expect({ where, tags: op.tags.filter((t: string) => !tags.has(t)), summary: typeof op.summary }).toEqual({ where, tags: [], summary: "string" });
     if (op.requestBody) expect({ where, example: op.requestBody.content["application/json"].example !== undefined }).toEqual({ where, example: true });
-    for (const parameter of op.parameters ?? []) if (parameter.in !== "header" || parameter.required) expect({ where, parameter: parameter.name, example: parameter.example !== undefined }).toEqual({ where, parameter: parameter.name, example: true });
+    for (const parameter of op.parameters ?? [])
+      if (parameter.in !== "header" || parameter.required)
+        expect({ where, parameter: parameter.name, example: parameter.example !== undefined }).toEqual({ where, parameter: parameter.name, example: true });
     for (const [status, response] of Object.entries(op.responses as Json)) {
       const json = response.content?.["application/json"];
       if (json) expect({ where, status, example: json.example !== undefined }).toEqual({ where, status, example: true });
@@ -49,8 +53,20 @@ test("every operation lists the error statuses of the contract that apply to it"
   expect(statusesOf("placeOrder")).toEqual(["201", "202", "400", "401", "403", "404", "409", "413", "415", "422", "429", "502", "503", "504"]);
   expect(statusesOf("issueCoupon")).toEqual(["201", "400", "401", "403", "404", "409", "413", "415", "429", "502", "503", "504"]);
   expect(statusesOf("listProducts")).toEqual(["200", "400", "429", "502", "503", "504"]);
-  const codes = new Set(operations.flatMap(({ op }) => Object.values(op.responses as Json).flatMap((r) => Object.keys(r.content?.["application/problem+json"]?.examples ?? {}))));
-  for (const code of ["VALIDATION_FAILED", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "RATE_LIMITED", "IDEMPOTENCY_KEY_REUSED", "COUPON_SOLD_OUT", "COUPON_ALREADY_ISSUED", "COUPON_NOT_ACTIVE"]) {
+  const codes = new Set(
+    operations.flatMap(({ op }) => Object.values(op.responses as Json).flatMap((r) => Object.keys(r.content?.["application/problem+json"]?.examples ?? {}))),
+  );
+  for (const code of [
+    "VALIDATION_FAILED",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "RATE_LIMITED",
+    "IDEMPOTENCY_KEY_REUSED",
+    "COUPON_SOLD_OUT",
+    "COUPON_ALREADY_ISSUED",
+    "COUPON_NOT_ACTIVE",
+  ]) {
     expect(codes).toContain(code);
   }
 });
@@ -58,7 +74,12 @@ test("every operation lists the error statuses of the contract that apply to it"
 test("the gateway's access decision and the document agree: a lock and a 401 exactly where a token is needed", () => {
   for (const { path, method, op } of operations) {
     const isPublic = matchRoute(method.toUpperCase(), path)?.access === "public";
-    expect({ path, method, security: op.security, has401: "401" in op.responses }).toEqual({ path, method, security: isPublic ? [] : [{ bearerAuth: [] }], has401: !isPublic });
+    expect({ path, method, security: op.security, has401: "401" in op.responses }).toEqual({
+      path,
+      method,
+      security: isPublic ? [] : [{ bearerAuth: [] }],
+      has401: !isPublic,
+    });
   }
 });
 

@@ -36,7 +36,11 @@ describe("a body where the method has none is refused before anything goes upstr
   test.each<[string, string, boolean]>([
     ["GET with a chunked body", head("GET /api/v1/products HTTP/1.1", ["Transfer-Encoding: chunked"]) + chunked(SMUGGLED), false],
     ["HEAD with a chunked body", head("HEAD /api/v1/products HTTP/1.1", ["Transfer-Encoding: chunked"]) + chunked(SMUGGLED), true],
-    ["GET with Connection naming transfer-encoding", head("GET /api/v1/products HTTP/1.1", ["Connection: transfer-encoding", "Transfer-Encoding: chunked"]) + chunked(SMUGGLED), false],
+    [
+      "GET with Connection naming transfer-encoding",
+      head("GET /api/v1/products HTTP/1.1", ["Connection: transfer-encoding", "Transfer-Encoding: chunked"]) + chunked(SMUGGLED),
+      false,
+    ],
     [
       "GET with Connection naming content-length",
       head("GET /api/v1/products HTTP/1.1", ["Connection: keep-alive, content-length", `Content-Length: ${Buffer.byteLength(SMUGGLED)}`]) + SMUGGLED,
@@ -54,7 +58,8 @@ describe("a body where the method has none is refused before anything goes upstr
   });
 
   test("DELETE with a chunked body, even with a valid token", async () => {
-    const bytes = head("DELETE /api/v1/users/user-1/coupons/uc-1 HTTP/1.1", [`Authorization: Bearer ${userToken}`, "Transfer-Encoding: chunked"]) + chunked(SMUGGLED);
+    const bytes =
+      head("DELETE /api/v1/users/user-1/coupons/uc-1 HTTP/1.1", [`Authorization: Bearer ${userToken}`, "Transfer-Encoding: chunked"]) + chunked(SMUGGLED);
     const response = await rawExchange(gateway.port, bytes);
     await settle();
     expect(recorder.lines()).toEqual([]);
@@ -73,9 +78,15 @@ describe("a body where the method has none is refused before anything goes upstr
 
 describe("conflicting framing is refused by the parser with a problem+json body", () => {
   test.each<[string, string]>([
-    ["Content-Length and Transfer-Encoding together", head("POST /api/v1/admin/products HTTP/1.1", ["Content-Length: 4", "Transfer-Encoding: chunked"]) + chunked(SMUGGLED)],
+    [
+      "Content-Length and Transfer-Encoding together",
+      head("POST /api/v1/admin/products HTTP/1.1", ["Content-Length: 4", "Transfer-Encoding: chunked"]) + chunked(SMUGGLED),
+    ],
     ["two Content-Length headers", head("POST /api/v1/admin/products HTTP/1.1", ["Content-Length: 2", "Content-Length: 2"]) + "{}" + SMUGGLED],
-    ["two different Content-Length headers", head("POST /api/v1/admin/products HTTP/1.1", ["Content-Length: 2", `Content-Length: ${2 + SMUGGLED.length}`]) + "{}" + SMUGGLED],
+    [
+      "two different Content-Length headers",
+      head("POST /api/v1/admin/products HTTP/1.1", ["Content-Length: 2", `Content-Length: ${2 + SMUGGLED.length}`]) + "{}" + SMUGGLED,
+    ],
     ["a transfer coding other than chunked", head("POST /api/v1/admin/products HTTP/1.1", ["Transfer-Encoding: gzip, chunked"]) + chunked(SMUGGLED)],
   ])("%s", async (_label, bytes) => {
     const response = await rawExchange(gateway.port, bytes);
@@ -108,7 +119,10 @@ describe("Authorization", () => {
   });
 
   test("a Connection header cannot strip the Authorization the gateway checked", async () => {
-    const bytes = head("GET /api/v1/users/user-1/balance HTTP/1.1", [`Authorization: Bearer ${userToken}`, "Connection: keep-alive, authorization, x-request-id"]);
+    const bytes = head("GET /api/v1/users/user-1/balance HTTP/1.1", [
+      `Authorization: Bearer ${userToken}`,
+      "Connection: keep-alive, authorization, x-request-id",
+    ]);
     expect((await rawExchange(gateway.port, bytes)).status).toBe(200);
     await settle();
     expect(recorder.seen).toHaveLength(1);
@@ -120,7 +134,13 @@ describe("Authorization", () => {
 describe("a body that may be there arrives as exactly one framed request", () => {
   test("Connection naming content-length cannot unframe a POST", async () => {
     const body = JSON.stringify({ name: "lamp", price: 100, stock: 1 });
-    const bytes = head("POST /api/v1/admin/products HTTP/1.1", [`Authorization: Bearer ${adminToken}`, "Content-Type: application/json", "Connection: keep-alive, content-length", `Content-Length: ${body.length}`]) + body;
+    const bytes =
+      head("POST /api/v1/admin/products HTTP/1.1", [
+        `Authorization: Bearer ${adminToken}`,
+        "Content-Type: application/json",
+        "Connection: keep-alive, content-length",
+        `Content-Length: ${body.length}`,
+      ]) + body;
     expect((await rawExchange(gateway.port, bytes)).status).toBe(200);
     await settle();
     expect(recorder.lines()).toEqual(["POST /api/v1/admin/products"]);
@@ -128,7 +148,13 @@ describe("a body that may be there arrives as exactly one framed request", () =>
   });
 
   test("a chunked POST whose body is a request stays one request, forwarded with a content-length", async () => {
-    const bytes = head("POST /api/v1/admin/products HTTP/1.1", [`Authorization: Bearer ${adminToken}`, "Content-Type: application/json", "Connection: transfer-encoding", "Transfer-Encoding: chunked"]) + chunked(SMUGGLED);
+    const bytes =
+      head("POST /api/v1/admin/products HTTP/1.1", [
+        `Authorization: Bearer ${adminToken}`,
+        "Content-Type: application/json",
+        "Connection: transfer-encoding",
+        "Transfer-Encoding: chunked",
+      ]) + chunked(SMUGGLED);
     expect((await rawExchange(gateway.port, bytes)).status).toBe(200);
     await settle();
     expect(recorder.lines()).toEqual(["POST /api/v1/admin/products"]);
@@ -159,7 +185,11 @@ describe("bodies beyond the limit or not JSON", () => {
 
   test("a chunked body that grows beyond the limit is 413", async () => {
     const body = JSON.stringify({ name: "x".repeat(2000) });
-    expectProblem(await rawExchange(smallBodyGateway.port, post(["Content-Type: application/json", "Transfer-Encoding: chunked"]) + chunked(body)), 413, "PAYLOAD_TOO_LARGE");
+    expectProblem(
+      await rawExchange(smallBodyGateway.port, post(["Content-Type: application/json", "Transfer-Encoding: chunked"]) + chunked(body)),
+      413,
+      "PAYLOAD_TOO_LARGE",
+    );
   });
 
   test("a body that is not JSON, or in an encoding the services cannot decode, is 415", async () => {
@@ -169,13 +199,28 @@ describe("bodies beyond the limit or not JSON", () => {
     expectProblem(await rawExchange(gateway.port, post(["Content-Type: text/plain", "Content-Length: 0"])), 415, "UNSUPPORTED_MEDIA_TYPE");
     await settle();
     expect(recorder.lines()).toEqual([]);
-    expectProblem(await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: compress", "Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
-    expectProblem(await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: gzip, br", "Content-Length: 2"]) + "{}"), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: compress", "Content-Length: 2"]) + "{}"),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    expectProblem(
+      await rawExchange(gateway.port, post(["Content-Type: application/json", "Content-Encoding: gzip, br", "Content-Length: 2"]) + "{}"),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
   });
 
   test("a gzip body is forwarded as it came, for the service to inflate", async () => {
     const body = gzipSync(JSON.stringify({ name: "lamp" }));
-    expect((await rawExchange(gateway.port, Buffer.concat([Buffer.from(post(["Content-Type: application/json", "Content-Encoding: gzip", `Content-Length: ${body.length}`])), body]))).status).toBe(200);
+    expect(
+      (
+        await rawExchange(
+          gateway.port,
+          Buffer.concat([Buffer.from(post(["Content-Type: application/json", "Content-Encoding: gzip", `Content-Length: ${body.length}`])), body]),
+        )
+      ).status,
+    ).toBe(200);
     await settle();
     expect(recorder.seen).toHaveLength(1);
     expect(Buffer.from(recorder.seen[0]!.body, "latin1").equals(body)).toBe(true);
@@ -191,7 +236,10 @@ describe("bodies beyond the limit or not JSON", () => {
   test("a body at the limit goes through whole, and so does a JSON subtype", async () => {
     const body = JSON.stringify({ name: "x".repeat(1024 - 11) });
     expect(body.length).toBe(1024);
-    expect((await rawExchange(smallBodyGateway.port, post(["Content-Type: application/merge-patch+json; charset=utf-8", `Content-Length: ${body.length}`]) + body)).status).toBe(200);
+    expect(
+      (await rawExchange(smallBodyGateway.port, post(["Content-Type: application/merge-patch+json; charset=utf-8", `Content-Length: ${body.length}`]) + body))
+        .status,
+    ).toBe(200);
     await settle();
     expect(recorder.seen.map((r) => r.body)).toEqual([body]);
   });

@@ -137,7 +137,11 @@ function firstResponseText(data: Buffer, bodiless: boolean): Omit<RawResponse, "
  * response (or, with `untilClose`, once the server closed; `raw` then holds every response). The
  * connection is not half-closed first: node would then abort the request in flight.
  */
-export function rawExchange(port: number, bytes: string | Buffer, options: { headRequest?: boolean; timeoutMs?: number; untilClose?: boolean } = {}): Promise<RawResponse> {
+export function rawExchange(
+  port: number,
+  bytes: string | Buffer,
+  options: { headRequest?: boolean; timeoutMs?: number; untilClose?: boolean } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1");
     let data = Buffer.alloc(0);
@@ -185,7 +189,15 @@ export function httpCall(
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, headers: options.headers, localAddress: options.localAddress, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: `${url.pathname}${url.search}`,
+        headers: options.headers,
+        localAddress: options.localAddress,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -202,11 +214,22 @@ export function httpCall(
 }
 
 /** The shape of every error body (RFC 9457 plus the project's code and trace id). */
-export function expectProblem(answer: { status: number; headers: Record<string, string | string[] | undefined>; body: unknown }, status: number, code: string): void {
+export function expectProblem(
+  answer: { status: number; headers: Record<string, string | string[] | undefined>; body: unknown },
+  status: number,
+  code: string,
+): void {
   expect(answer.status).toBe(status);
   expect(String(answer.headers["content-type"])).toContain("application/problem+json");
   expect(answer.headers["cache-control"]).toBe("no-store");
-  expect(answer.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String), traceId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  expect(answer.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+    traceId: expect.stringMatching(/^[0-9a-f]{32}$/),
+  });
 }
 
 /** Lets a request that would have been smuggled reach the stand-in before asserting that none did. */

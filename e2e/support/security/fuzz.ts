@@ -329,17 +329,24 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
     for (const p of pathParams) baseParams[p.name] = String(synthesize(judge, p.schema, p.schema, known, p.name));
     /** The path with `values`; the base values are encoded, a mutated one (`raw`) goes in verbatim. */
     const pathFrom = (values: Record<string, string>, encodeAll = true) =>
-      op.template.replace(/\{([^}]+)\}/g, (_, name: string) => (encodeAll || values[name] === baseParams[name] ? encodeURIComponent(values[name]!) : values[name]!));
+      op.template.replace(/\{([^}]+)\}/g, (_, name: string) =>
+        encodeAll || values[name] === baseParams[name] ? encodeURIComponent(values[name]!) : values[name]!,
+      );
     const basePath = pathFrom(baseParams);
     const baseHeaders = (): Record<string, string | string[]> => {
       const headers: Record<string, string | string[]> = {};
       for (const p of op.parameters.filter((q) => q.in === "header" && q.required)) {
-        headers[p.name] = p.name.toLowerCase() === "idempotency-key" ? `fuzz-key-${++keyCounter}` : String(synthesize(judge, p.schema, p.schema, known, p.name));
+        headers[p.name] =
+          p.name.toLowerCase() === "idempotency-key" ? `fuzz-key-${++keyCounter}` : String(synthesize(judge, p.schema, p.schema, known, p.name));
       }
       return headers;
     };
 
-    const draft = (target: string, mutation: string, parts: Partial<Draft> & { auth?: CredentialMode; extraHeaders?: Record<string, string | string[]> }): Draft => {
+    const draft = (
+      target: string,
+      mutation: string,
+      parts: Partial<Draft> & { auth?: CredentialMode; extraHeaders?: Record<string, string | string[]> },
+    ): Draft => {
       const credentials = parts.auth ?? "owner";
       const headers: Record<string, string | string[]> = { ...baseHeaders(), ...parts.headers };
       const authorization = context.authorization(op, credentials);
@@ -366,22 +373,47 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
     // Credentials: a write gets its valid body here, so a missing check would show as a change.
     for (const mode of NON_OWNER_MODES) add("credentials", () => draft("credentials", mode, { auth: mode, body: baseBodyBytes, mustReject: op.secured }));
     add("credentials", () =>
-      draft("credentials", "gateway identity headers without a token", { auth: "none", body: baseBodyBytes, extraHeaders: { "x-user-id": context.otherUserId, "x-user-roles": "admin" }, mustReject: op.secured }),
+      draft("credentials", "gateway identity headers without a token", {
+        auth: "none",
+        body: baseBodyBytes,
+        extraHeaders: { "x-user-id": context.otherUserId, "x-user-roles": "admin" },
+        mustReject: op.secured,
+      }),
     );
     add("credentials", () => {
       const owner = context.authorization(op, "owner");
       if (!owner) return undefined;
-      return draft("credentials", "two Authorization headers (valid, then garbage)", { headers: { authorization: [owner, "Bearer garbage"] }, body: writes ? invalidBody : undefined, mustReject: true });
+      return draft("credentials", "two Authorization headers (valid, then garbage)", {
+        headers: { authorization: [owner, "Bearer garbage"] },
+        body: writes ? invalidBody : undefined,
+        mustReject: true,
+      });
     });
-    add("credentials", () => draft("credentials", "Basic scheme", { auth: "garbage", headers: { authorization: "Basic ZnV6ejpmdXp6" }, body: writes ? invalidBody : undefined, mustReject: op.secured || writes }));
+    add("credentials", () =>
+      draft("credentials", "Basic scheme", {
+        auth: "garbage",
+        headers: { authorization: "Basic ZnV6ejpmdXp6" },
+        body: writes ? invalidBody : undefined,
+        mustReject: op.secured || writes,
+      }),
+    );
 
     // Path parameters, one at a time.
     for (const p of pathParams) {
-      const values: Array<{ label: string; value: string; mustReject?: boolean }> = PATH_VALUES.map((v) => ({ label: v.length > 40 ? `${v.length} characters` : v, value: v }));
+      const values: Array<{ label: string; value: string; mustReject?: boolean }> = PATH_VALUES.map((v) => ({
+        label: v.length > 40 ? `${v.length} characters` : v,
+        value: v,
+      }));
       // Someone else's resources with the owner's token: refused whatever the method (BOLA).
       if (p.name === "userId") values.push({ label: "another user", value: context.otherUserId, mustReject: true });
       for (const { label, value, mustReject } of values) {
-        add(`path.${p.name}`, () => draft(`path.${p.name}`, label, { path: pathFrom({ ...baseParams, [p.name]: value }, false), body: invalidBody, ...(mustReject ? { mustReject } : {}) }));
+        add(`path.${p.name}`, () =>
+          draft(`path.${p.name}`, label, {
+            path: pathFrom({ ...baseParams, [p.name]: value }, false),
+            body: invalidBody,
+            ...(mustReject ? { mustReject } : {}),
+          }),
+        );
       }
     }
 
@@ -404,13 +436,23 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
     ];
     if (op.template.includes("{userId}")) {
       pathTricks.push(["another user through ..", basePath.replace(`/users/${baseParams.userId}/`, `/users/${baseParams.userId}/../${context.otherUserId}/`)]);
-      pathTricks.push(["another user through encoded ..", basePath.replace(`/users/${baseParams.userId}/`, `/users/${baseParams.userId}%2f..%2f${context.otherUserId}/`)]);
+      pathTricks.push([
+        "another user through encoded ..",
+        basePath.replace(`/users/${baseParams.userId}/`, `/users/${baseParams.userId}%2f..%2f${context.otherUserId}/`),
+      ]);
     }
-    for (const [label, path] of pathTricks) add("path", () => draft("path", label, { path, body: invalidBody, ...(label.startsWith("another user") ? { mustReject: true } : {}) }));
+    for (const [label, path] of pathTricks)
+      add("path", () => draft("path", label, { path, body: invalidBody, ...(label.startsWith("another user") ? { mustReject: true } : {}) }));
 
     // Query parameters, then the query string as a whole.
     for (const p of op.parameters.filter((q) => q.in === "query")) {
-      for (const value of QUERY_VALUES) add(`query.${p.name}`, () => draft(`query.${p.name}`, value.length > 40 ? `${value.length} characters` : JSON.stringify(value), { path: `${basePath}?${p.name}=${value}`, body: invalidBody }));
+      for (const value of QUERY_VALUES)
+        add(`query.${p.name}`, () =>
+          draft(`query.${p.name}`, value.length > 40 ? `${value.length} characters` : JSON.stringify(value), {
+            path: `${basePath}?${p.name}=${value}`,
+            body: invalidBody,
+          }),
+        );
       add(`query.${p.name}`, () => draft(`query.${p.name}`, "repeated", { path: `${basePath}?${p.name}=1&${p.name}=2`, body: invalidBody }));
       add(`query.${p.name}`, () => draft(`query.${p.name}`, "array syntax", { path: `${basePath}?${p.name}[]=1`, body: invalidBody }));
       add(`query.${p.name}`, () => draft(`query.${p.name}`, "object syntax", { path: `${basePath}?${p.name}[a]=1`, body: invalidBody }));
@@ -427,7 +469,8 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
 
     // Header parameters.
     for (const p of op.parameters.filter((q) => q.in === "header")) {
-      for (const { label, value } of HEADER_VALUES) add(`header.${p.name}`, () => draft(`header.${p.name}`, label, { headers: { [p.name]: value }, body: invalidBody }));
+      for (const { label, value } of HEADER_VALUES)
+        add(`header.${p.name}`, () => draft(`header.${p.name}`, label, { headers: { [p.name]: value }, body: invalidBody }));
       if (p.required) add(`header.${p.name}`, () => draft(`header.${p.name}`, "missing", { headers: { [p.name]: OMIT }, body: invalidBody }));
     }
 
@@ -475,7 +518,16 @@ export function fuzzCases(operations: Operation[], context: FuzzContext, random:
 
       // Media types: a write takes application/json only, even with an otherwise valid body
       // (a text/plain body is what a cross-site form can send without a preflight).
-      for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=fuzz", "application/xml", OMIT, "application/json; charset=utf-16", "application/json; charset=latin1", "application/jsonx"]) {
+      for (const type of [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=fuzz",
+        "application/xml",
+        OMIT,
+        "application/json; charset=utf-16",
+        "application/json; charset=latin1",
+        "application/jsonx",
+      ]) {
         add("content-type", () => draft("content-type", type === OMIT ? "none" : type, { headers: { "content-type": type }, body: baseBodyBytes }));
       }
       // Encodings: none of these is a body the service can read.

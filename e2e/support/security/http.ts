@@ -75,7 +75,9 @@ export function send(baseUrl: string, options: SendOptions): Promise<Answer> {
     let answered = false;
     let onAnswer: () => void = () => undefined;
     const answer = new Promise<void>((resolveAnswer) => (onAnswer = resolveAnswer));
-    request.on("timeout", () => request.destroy(new Error(`no answer to ${options.method} ${options.path.slice(0, 120)} within ${options.timeoutMs ?? 15_000} ms`)));
+    request.on("timeout", () =>
+      request.destroy(new Error(`no answer to ${options.method} ${options.path.slice(0, 120)} within ${options.timeoutMs ?? 15_000} ms`)),
+    );
     // A server may answer early (413, 415) and close while the body is still being written: the
     // answer counts, the write error after it does not.
     request.on("error", (error) => {

@@ -33,7 +33,10 @@ async function read(admin: ApiClient, path: string): Promise<any> {
 export async function snapshotOf(admin: ApiClient, scope: { userIds: string[]; couponIds: string[] }): Promise<Snapshot> {
   const products: unknown[] = [];
   for (let cursor: string | null = null, pages = 0; pages < 100; pages++) {
-    const page: { items: unknown[]; nextCursor: string | null } = await read(admin, `/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    const page: { items: unknown[]; nextCursor: string | null } = await read(
+      admin,
+      `/products?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+    );
     products.push(...page.items);
     cursor = page.nextCursor;
     if (!cursor) break;

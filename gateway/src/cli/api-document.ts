@@ -20,7 +20,10 @@ export function publicApiDocument(): Omit<ApiDocument, "x-missing-services"> {
   const documents = [
     { name: "wallet", document: openApiDocument(info("Wallet"), walletRoutes(noService)) },
     { name: "catalog", document: openApiDocument(info("Catalog"), catalogRoutes(noService), catalogErrorStatuses) },
-    { name: "coupon", document: openApiDocument(info("Coupons"), couponRoutes({ campaigns: noService, issuing: noService, reservations: noService }), couponErrorStatuses) },
+    {
+      name: "coupon",
+      document: openApiDocument(info("Coupons"), couponRoutes({ campaigns: noService, issuing: noService, reservations: noService }), couponErrorStatuses),
+    },
     { name: "order", document: openApiDocument(info("Orders"), orderRoutes(noService), orderErrorStatuses) },
     { name: "payment", document: openApiDocument(info("Payments"), paymentRoutes(noService)) },
   ];

@@ -43,7 +43,13 @@ export type ServiceTokenVerifier = (authorization: string | undefined) => Promis
 
 export function createServiceTokenVerifier(options: { secret: string; clockToleranceSeconds: number }): ServiceTokenVerifier {
   const key = createSecretKey(Buffer.from(options.secret, "utf8"));
-  const verifyOptions = { algorithms: ["HS256"], issuer: SERVICE_ISSUER, audience: SERVICE_AUDIENCE, clockTolerance: options.clockToleranceSeconds, requiredClaims: ["sub", "exp"] };
+  const verifyOptions = {
+    algorithms: ["HS256"],
+    issuer: SERVICE_ISSUER,
+    audience: SERVICE_AUDIENCE,
+    clockTolerance: options.clockToleranceSeconds,
+    requiredClaims: ["sub", "exp"],
+  };
   const verify = cachedVerifier(async (token) => {
     let payload;
     try {

@@ -41,7 +41,9 @@ const keySetUnreachable = (error: unknown) => !(error instanceof joseErrors.JWKS
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   // A KeyObject, unlike raw bytes, lets jose import the HMAC key once instead of per request.
   const secretKey: KeyObject = createSecretKey(Buffer.from(options.secret, "utf8"));
-  const remoteKeys = options.jwksUrl ? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 }) : undefined;
+  const remoteKeys = options.jwksUrl
+    ? createRemoteJWKSet(new URL(options.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
+    : undefined;
   const keyFor: JWTVerifyGetKey = async (header, token) => {
     if (header.alg === "HS256") return secretKey;
     try {

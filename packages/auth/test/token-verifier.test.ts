@@ -2,7 +2,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SignJWT, UnsecuredJWT, exportJWK, exportSPKI, generateKeyPair } from "jose";
 import { signServiceToken, signToken, testJwt } from "@shop/testing";
-import { AuthenticationError, IdentityProviderUnavailableError, createServiceCredentials, createServiceTokenVerifier, createTokenVerifier } from "../src/index.ts";
+import {
+  AuthenticationError,
+  IdentityProviderUnavailableError,
+  createServiceCredentials,
+  createServiceTokenVerifier,
+  createTokenVerifier,
+} from "../src/index.ts";
 
 const verify = createTokenVerifier({ secret: testJwt.secret, issuer: testJwt.issuer, audience: testJwt.audience, clockToleranceSeconds: 0 });
 
@@ -66,17 +72,23 @@ describe("tokens from an external identity provider (JWKS)", () => {
       .setAudience(testJwt.audience)
       .setExpirationTime("5m")
       .sign(key);
-  const verifierWithJwks = () => createTokenVerifier({ secret: testJwt.secret, issuer: testJwt.issuer, audience: testJwt.audience, clockToleranceSeconds: 0, jwksUrl });
+  const verifierWithJwks = () =>
+    createTokenVerifier({ secret: testJwt.secret, issuer: testJwt.issuer, audience: testJwt.audience, clockToleranceSeconds: 0, jwksUrl });
 
   test("RS256 and ES256 tokens signed by the provider's keys are accepted, HS256 still is", async () => {
     const verifyExternal = verifierWithJwks();
-    expect(await verifyExternal(`Bearer ${await external("RS256", "rsa-1", rsaKey, { sub: "rs-user", roles: ["admin"] })}`)).toMatchObject({ userId: "rs-user", isAdmin: true });
+    expect(await verifyExternal(`Bearer ${await external("RS256", "rsa-1", rsaKey, { sub: "rs-user", roles: ["admin"] })}`)).toMatchObject({
+      userId: "rs-user",
+      isAdmin: true,
+    });
     expect(await verifyExternal(`Bearer ${await external("ES256", "ec-1", ecKey, { sub: "es-user" })}`)).toMatchObject({ userId: "es-user", isAdmin: false });
     expect(await verifyExternal(`Bearer ${await signToken({ sub: "local-user" })}`)).toMatchObject({ userId: "local-user" });
   });
 
   test("without a JWKS URL, RS256 tokens are refused", async () => {
-    await expect(verify(`Bearer ${await external("RS256", "rsa-1", rsaKey)}`)).rejects.toThrow(new AuthenticationError("the token's signing algorithm is not accepted"));
+    await expect(verify(`Bearer ${await external("RS256", "rsa-1", rsaKey)}`)).rejects.toThrow(
+      new AuthenticationError("the token's signing algorithm is not accepted"),
+    );
   });
 
   test("algorithm confusion: an HS256 token keyed with the provider's public key is refused", async () => {
@@ -96,7 +108,12 @@ describe("tokens from an external identity provider (JWKS)", () => {
   });
 
   test("alg none is refused", async () => {
-    const unsigned = new UnsecuredJWT({ roles: ["admin"] }).setSubject("attacker").setIssuer(testJwt.issuer).setAudience(testJwt.audience).setExpirationTime("5m").encode();
+    const unsigned = new UnsecuredJWT({ roles: ["admin"] })
+      .setSubject("attacker")
+      .setIssuer(testJwt.issuer)
+      .setAudience(testJwt.audience)
+      .setExpirationTime("5m")
+      .encode();
     await expect(verifierWithJwks()(`Bearer ${unsigned}`)).rejects.toThrow(AuthenticationError);
   });
 

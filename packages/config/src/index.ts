@@ -32,7 +32,9 @@ function weakSecretIssues(config: Record<string, unknown>): string[] {
 /** Parses the environment once at boot; every problem is reported together, then the process stops. */
 export function loadConfig<S extends z.ZodType>(schema: S, source: Record<string, string | undefined> = process.env): z.infer<S> {
   const result = schema.safeParse(source);
-  const lines = result.success ? weakSecretIssues(result.data as Record<string, unknown>) : result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
+  const lines = result.success
+    ? weakSecretIssues(result.data as Record<string, unknown>)
+    : result.error.issues.map((i) => `  - ${i.path.join(".") || "(root)"}: ${i.message}`);
   if (lines.length) throw new ConfigError(`invalid configuration:\n${lines.join("\n")}`);
   return result.data as z.infer<S>;
 }
@@ -70,10 +72,18 @@ export const baseConfigSchema = z.object({
   KAFKA_BROKERS: z
     .string()
     .default("127.0.0.1:9092")
-    .transform((s) => s.split(",").map((b) => b.trim()).filter(Boolean)),
+    .transform((s) =>
+      s
+        .split(",")
+        .map((b) => b.trim())
+        .filter(Boolean),
+    ),
   SCHEMA_REGISTRY_URL: z.url().default("http://127.0.0.1:8081/apis/ccompat/v7"),
   /** Prefixes every topic and consumer group: isolates test runs and environments sharing a broker. */
-  TOPIC_PREFIX: z.string().regex(/^[a-z0-9._-]*$/).default(""),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9._-]*$/)
+    .default(""),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   ...callerAuthFields,
 });
@@ -83,7 +93,10 @@ export const baseConfigSchema = z.object({
  * each key states the bounds that make sense for it.
  */
 const millis = (fallback: number, bounds: { min?: number; max?: number } = {}) => {
-  const atLeast = z.coerce.number().int().min(bounds.min ?? 0);
+  const atLeast = z.coerce
+    .number()
+    .int()
+    .min(bounds.min ?? 0);
   return (bounds.max === undefined ? atLeast : atLeast.max(bounds.max)).default(fallback);
 };
 

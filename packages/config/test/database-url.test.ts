@@ -29,7 +29,9 @@ test("sslrootcert, sslcert and sslkey are read from their files; sslrootcert=sys
     const ssl = parseDatabaseUrl(`${base}&sslmode=verify-full&sslrootcert=${dir}/ca.pem&sslcert=${dir}/client.pem&sslkey=${dir}/client.key`).ssl;
     expect(ssl).toEqual({ rejectUnauthorized: true, ca: "-----ca.pem-----", cert: "-----client.pem-----", key: "-----client.key-----" });
     expect(parseDatabaseUrl(`${base}&sslmode=verify-full&sslrootcert=system`).ssl).toEqual({ rejectUnauthorized: true });
-    expect(() => parseDatabaseUrl(`${base}&sslmode=verify-full&sslrootcert=${dir}/missing.pem`)).toThrow(/sslrootcert=.*missing\.pem in the database URL cannot be read/);
+    expect(() => parseDatabaseUrl(`${base}&sslmode=verify-full&sslrootcert=${dir}/missing.pem`)).toThrow(
+      /sslrootcert=.*missing\.pem in the database URL cannot be read/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -41,7 +43,9 @@ test("prefer, allow and unknown modes stop the process with the password redacte
     try {
       parseDatabaseUrl(`${base}&sslmode=${mode}`);
     } catch (error) {
-      expect((error as Error).message).toBe(`sslmode=${mode} in postgresql://shop:***@db.example.com:6432/ecommerce?schema=orders&sslmode=${mode} is not supported: use one of disable, require, verify-ca, verify-full`);
+      expect((error as Error).message).toBe(
+        `sslmode=${mode} in postgresql://shop:***@db.example.com:6432/ecommerce?schema=orders&sslmode=${mode} is not supported: use one of disable, require, verify-ca, verify-full`,
+      );
     }
   }
 });

@@ -33,6 +33,8 @@ test("production starts with strong secrets", () => {
 
 test("an empty JWKS URL means none; anything but an http(s) URL is refused", () => {
   expect(loadConfig(baseConfigSchema, { JWT_JWKS_URL: "" }).JWT_JWKS_URL).toBeUndefined();
-  expect(loadConfig(baseConfigSchema, { JWT_JWKS_URL: "https://idp.example.com/.well-known/jwks.json" }).JWT_JWKS_URL).toBe("https://idp.example.com/.well-known/jwks.json");
+  expect(loadConfig(baseConfigSchema, { JWT_JWKS_URL: "https://idp.example.com/.well-known/jwks.json" }).JWT_JWKS_URL).toBe(
+    "https://idp.example.com/.well-known/jwks.json",
+  );
   expect(() => loadConfig(baseConfigSchema, { JWT_JWKS_URL: "file:///etc/passwd" })).toThrow(/JWT_JWKS_URL/);
 });

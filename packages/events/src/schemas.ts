@@ -31,7 +31,10 @@ export const avroSchemas = {
     name: "OrderPlaced",
     namespace,
     fields: [
-      eventId, occurredAt, orderId, userId,
+      eventId,
+      occurredAt,
+      orderId,
+      userId,
       { name: "items", type: { type: "array", items: sagaItem } },
       { name: "subtotal", type: "long" },
       { name: "discountAmount", type: "long" },
@@ -81,11 +84,7 @@ export const avroSchemas = {
     name: "OrderFailed",
     namespace,
     doc: "The order is final FAILED: every participant undoes what it did for it, in whatever order events arrive.",
-    fields: [
-      eventId, occurredAt, orderId, userId,
-      { name: "failureCode", type: "string" },
-      { name: "userCouponId", type: ["null", "string"], default: null },
-    ],
+    fields: [eventId, occurredAt, orderId, userId, { name: "failureCode", type: "string" }, { name: "userCouponId", type: ["null", "string"], default: null }],
   },
   OrderCompleted: {
     type: "record",
@@ -93,7 +92,9 @@ export const avroSchemas = {
     namespace: "shop.dataplatform",
     doc: "One record per completed order for the data platform; eventId is stable per order.",
     fields: [
-      eventId, orderId, userId,
+      eventId,
+      orderId,
+      userId,
       {
         name: "items",
         type: {

@@ -42,7 +42,10 @@ test("a changed field type is rejected", async () => {
 test("the registry refuses to register an incompatible version", async () => {
   const subject = await registerV1();
   await expect(
-    registry.register({ type: SchemaType.AVRO, schema: JSON.stringify({ ...v1, fields: [v1.fields[0], { name: "amount", type: "string" }] }) }, { subject, compatibility: COMPATIBILITY.BACKWARD }),
+    registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify({ ...v1, fields: [v1.fields[0], { name: "amount", type: "string" }] }) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    ),
   ).rejects.toThrow();
 });
 

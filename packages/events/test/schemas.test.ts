@@ -16,8 +16,15 @@ const samples: { [E in keyof EventPayloads]: EventPayloads[E] } = {
   PaymentFailed: { ...base, reason: "PAYMENT_FAILED", detail: "" },
   OrderFailed: { ...base, failureCode: "TIMEOUT", userCouponId: "uc-1" },
   OrderCompleted: {
-    eventId: base.eventId, orderId: "o-1", userId: "u-1",
-    items: [{ ...item, name: "Kimchi" }], subtotal: 3000, discountAmount: 300, totalAmount: 2700, paymentId: "pay-1", completedAt: now,
+    eventId: base.eventId,
+    orderId: "o-1",
+    userId: "u-1",
+    items: [{ ...item, name: "Kimchi" }],
+    subtotal: 3000,
+    discountAmount: 300,
+    totalAmount: 2700,
+    paymentId: "pay-1",
+    completedAt: now,
   },
 };
 
@@ -39,5 +46,15 @@ test("saga events carry eventId and occurredAt; the data-platform topic has the 
     expect(names).toEqual(expect.arrayContaining(["eventId", "occurredAt", "orderId", "userId"]));
   }
   expect(topicOf("OrderCompleted")).toBe("order.completed.v1");
-  expect(avroSchemas.OrderCompleted.fields.map((f) => f.name)).toEqual(["eventId", "orderId", "userId", "items", "subtotal", "discountAmount", "totalAmount", "paymentId", "completedAt"]);
+  expect(avroSchemas.OrderCompleted.fields.map((f) => f.name)).toEqual([
+    "eventId",
+    "orderId",
+    "userId",
+    "items",
+    "subtotal",
+    "discountAmount",
+    "totalAmount",
+    "paymentId",
+    "completedAt",
+  ]);
 });

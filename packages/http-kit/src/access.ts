@@ -43,7 +43,8 @@ function refuseUnauthenticated(res: Response, authorization: string | undefined,
 
 /** Two Authorization headers: node keeps the first, so whatever checked the second (a proxy) and this service could disagree on who calls. */
 const refuseDuplicateCredentials: RequestHandler = (req, res, next) => {
-  if (timesSent(req.rawHeaders, "authorization") > 1) return sendProblem(res, problem(400, "MALFORMED_REQUEST", "a request may carry one Authorization header only"));
+  if (timesSent(req.rawHeaders, "authorization") > 1)
+    return sendProblem(res, problem(400, "MALFORMED_REQUEST", "a request may carry one Authorization header only"));
   next();
 };
 

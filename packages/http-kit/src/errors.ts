@@ -60,7 +60,9 @@ export function clientErrorProblem(error: unknown): Problem | null {
   const status = rawStatus ?? statusCode;
   if (typeof status !== "number" || status < 400 || status > 499) return null;
   if (error instanceof URIError) {
-    return problem(400, "VALIDATION_FAILED", "the path is not valid percent-encoded UTF-8", { errors: [{ field: "path", message: "is not valid percent-encoded UTF-8" }] });
+    return problem(400, "VALIDATION_FAILED", "the path is not valid percent-encoded UTF-8", {
+      errors: [{ field: "path", message: "is not valid percent-encoded UTF-8" }],
+    });
   }
   if (expose !== true) return null;
   switch (type) {
@@ -93,7 +95,8 @@ export function errorHandler(logger: Logger, statuses: Record<string, number>): 
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof ValidationError) {
-      if (error instanceof ValidatorCrashedError) logger.error({ err: error.crash, method: req.method, path: req.path }, "a route schema threw on this input; answered 400, fix the schema");
+      if (error instanceof ValidatorCrashedError)
+        logger.error({ err: error.crash, method: req.method, path: req.path }, "a route schema threw on this input; answered 400, fix the schema");
       return sendProblem(res, problem(400, error.code, error.message, { errors: error.issues }));
     }
     if (error instanceof DomainError) {

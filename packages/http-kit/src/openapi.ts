@@ -49,7 +49,10 @@ export const STATUS_MEANINGS: Record<number, string> = {
 
 /** Example details of the codes any route may answer with (the texts the code really sends). */
 const SHARED_PROBLEMS: Record<string, ProblemExample> = {
-  MALFORMED_REQUEST: { summary: "A request that cannot be read as one (here: two Authorization headers)", detail: "a request may carry one Authorization header only" },
+  MALFORMED_REQUEST: {
+    summary: "A request that cannot be read as one (here: two Authorization headers)",
+    detail: "a request may carry one Authorization header only",
+  },
   UNAUTHORIZED: { summary: "No Authorization header", detail: "a Bearer token is required" },
   NOT_FOUND: { summary: "No such resource", detail: "the resource was not found" },
   PAYLOAD_TOO_LARGE: { summary: "Body over 64 KiB", detail: `the request body is larger than ${MAX_BODY_BYTES} bytes` },
@@ -77,11 +80,20 @@ export const PROBLEM_SCHEMA: Json = {
     "431 HEADERS_TOO_LARGE, and, never by design, 500 INTERNAL_ERROR (logged with the `traceId`). No answer carries a stack trace or SQL.",
   required: ["type", "title", "status", "detail", "code"],
   properties: {
-    type: { type: "string", format: "uri", description: "Identifies the problem type; one per code", examples: ["https://docs.shop.local/problems/validation-failed"] },
+    type: {
+      type: "string",
+      format: "uri",
+      description: "Identifies the problem type; one per code",
+      examples: ["https://docs.shop.local/problems/validation-failed"],
+    },
     title: { type: "string", description: "The status's reason phrase", examples: ["Bad Request"] },
     status: { type: "integer", minimum: 400, maximum: 599, description: "The HTTP status, repeated" },
     detail: { type: "string", description: "What went wrong with this request, for people" },
-    code: { type: "string", pattern: "^[A-Z][A-Z0-9_]*$", description: "Stable machine-readable code; see each operation's responses for the codes of each status" },
+    code: {
+      type: "string",
+      pattern: "^[A-Z][A-Z0-9_]*$",
+      description: "Stable machine-readable code; see each operation's responses for the codes of each status",
+    },
     traceId: { type: "string", pattern: "^[0-9a-f]{32}$", description: "W3C trace id of the request, for finding it in the logs" },
     errors: {
       type: "array",
@@ -128,7 +140,8 @@ function jsonSchema(schema: AnySchema, io: "input" | "output", components: Json)
   if (isObject($defs)) {
     for (const [name, definition] of Object.entries($defs)) {
       const tidied = tidy(definition);
-      if (components[name] !== undefined && JSON.stringify(components[name]) !== JSON.stringify(tidied)) throw new Error(`two different schemas are both named ${name}`);
+      if (components[name] !== undefined && JSON.stringify(components[name]) !== JSON.stringify(tidied))
+        throw new Error(`two different schemas are both named ${name}`);
       components[name] = tidied;
     }
   }
@@ -147,7 +160,7 @@ function parametersOf(schema: unknown, location: "path" | "query" | "header", co
       name: location === "header" ? headerName(name) : name,
       in: location,
       required: location === "path" || !field.safeParse(undefined).success,
-      ...(description ?? field.description ? { description: description ?? field.description } : {}),
+      ...((description ?? field.description) ? { description: description ?? field.description } : {}),
       schema: fieldSchema,
       ...(Array.isArray(examples) && examples.length ? { example: examples[0] as unknown } : {}),
     };
@@ -164,7 +177,8 @@ function check(what: string, schema: AnySchema, example: unknown): void {
  * empty body, a `limit` of 0 or an unknown query parameter. The example shows real messages.
  */
 function validationIssues(route: RouteSpec): FieldIssue[] {
-  const sample = route.invalidExample ?? (route.body ? { body: {} } : route.query ? { query: { sort: "price" } } : route.params ? { params: { userId: "민지" } } : {});
+  const sample =
+    route.invalidExample ?? (route.body ? { body: {} } : route.query ? { query: { sort: "price" } } : route.params ? { params: { userId: "민지" } } : {});
   const parts: Array<[unknown, unknown, string]> = [
     [route.params, sample.params, "path"],
     [route.query, sample.query, "query"],
@@ -268,12 +282,22 @@ export function openApiDocument(info: OpenApiInfo, routes: RouteSpec[], errorSta
     const responses: Json = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       if (spec.schema && spec.example !== undefined) check(`${name} ${status}`, spec.schema, spec.example);
-      const content = spec.schema ? { content: { "application/json": { schema: jsonSchema(spec.schema, "output", schemas), ...(spec.example !== undefined ? { example: spec.example } : {}) } } } : {};
+      const content = spec.schema
+        ? {
+            content: {
+              "application/json": { schema: jsonSchema(spec.schema, "output", schemas), ...(spec.example !== undefined ? { example: spec.example } : {}) },
+            },
+          }
+        : {};
       responses[status] = { description: spec.description, ...(spec.headers ? { headers: spec.headers } : {}), ...content };
     }
     for (const [status, cases] of [...problemCases(route, statuses)].sort(([a], [b]) => a - b)) responses[String(status)] = problemResponse(status, cases);
     if (route.body && route.bodyExample !== undefined) check(`${name} request body`, route.body as AnySchema, route.bodyExample);
-    const parameters = [...parametersOf(route.params, "path", schemas), ...parametersOf(route.query, "query", schemas), ...parametersOf(route.headers, "header", schemas)];
+    const parameters = [
+      ...parametersOf(route.params, "path", schemas),
+      ...parametersOf(route.query, "query", schemas),
+      ...parametersOf(route.headers, "header", schemas),
+    ];
     (paths[path] ??= {})[route.method] = {
       ...(route.operationId ? { operationId: route.operationId } : {}),
       summary: route.summary,
@@ -285,7 +309,12 @@ export function openApiDocument(info: OpenApiInfo, routes: RouteSpec[], errorSta
         ? {
             requestBody: {
               required: true,
-              content: { "application/json": { schema: jsonSchema(route.body as AnySchema, "input", schemas), ...(route.bodyExample !== undefined ? { example: route.bodyExample } : {}) } },
+              content: {
+                "application/json": {
+                  schema: jsonSchema(route.body as AnySchema, "input", schemas),
+                  ...(route.bodyExample !== undefined ? { example: route.bodyExample } : {}),
+                },
+              },
             },
           }
         : {}),

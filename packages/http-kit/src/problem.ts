@@ -30,11 +30,21 @@ const titles: Record<number, string> = {
 };
 
 export function problem(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
-  return { type: `https://docs.shop.local/problems/${code.toLowerCase().replaceAll("_", "-")}`, title: titles[status] ?? "Error", status, detail, code, ...extensions };
+  return {
+    type: `https://docs.shop.local/problems/${code.toLowerCase().replaceAll("_", "-")}`,
+    title: titles[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...extensions,
+  };
 }
 
 /** RFC 9457 body with the request's trace id, so a client report can be found in the logs. */
 export function sendProblem(res: Response, body: Problem): void {
   const traceId = currentTrace()?.traceId ?? (res.locals.traceId as string | undefined);
-  res.status(body.status).type("application/problem+json").json({ ...body, traceId });
+  res
+    .status(body.status)
+    .type("application/problem+json")
+    .json({ ...body, traceId });
 }

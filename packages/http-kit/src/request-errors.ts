@@ -20,7 +20,10 @@ export class MalformedRequestError extends DomainError {
 /** A route that takes a JSON body received a body of another media type. */
 export class UnsupportedMediaTypeError extends DomainError {
   constructor(contentType: string | undefined) {
-    super("UNSUPPORTED_MEDIA_TYPE", `the request body must be JSON (application/json), not ${contentType ? `"${contentType}"` : "a body without Content-Type"}`);
+    super(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `the request body must be JSON (application/json), not ${contentType ? `"${contentType}"` : "a body without Content-Type"}`,
+    );
   }
 }
 

@@ -9,7 +9,11 @@ export const userId = z
   .meta({ description: "The user; a token's `sub` must name this user (admins may name anyone)", examples: ["minji"] });
 
 /** Contract: Idempotency-Key is 1–255 characters. */
-export const idempotencyKey = z.string().min(1).max(255).meta({ examples: ["9b2f4c1e-charge-0001"] });
+export const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .meta({ examples: ["9b2f4c1e-charge-0001"] });
 
 /** A positive integer in KRW or units, never a string, fraction or unsafe number. */
 export const positiveInt = (max: number) => z.number().int("must be an integer").positive("must be positive").max(max, `must be at most ${max}`);
@@ -53,7 +57,14 @@ export function pageCursor(scope: string, keyPattern: RegExp, example: string) {
       return key;
     })
     .optional()
-    .meta({ openapi: { type: "string", maxLength: 200, description: "The previous page's `nextCursor`, as it is; omit for the first page", examples: [encode(example)] } });
+    .meta({
+      openapi: {
+        type: "string",
+        maxLength: 200,
+        description: "The previous page's `nextCursor`, as it is; omit for the first page",
+        examples: [encode(example)],
+      },
+    });
   return {
     /** Decodes to the service's position (the handler receives the key, never the cursor). */
     schema,

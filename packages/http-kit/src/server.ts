@@ -23,11 +23,18 @@ const CLIENT_ERROR_ANSWERS: Record<string, ClientErrorAnswer> = {
   HPE_CHUNK_EXTENSIONS_OVERFLOW: { status: 413, code: "PAYLOAD_TOO_LARGE", detail: "the chunk extensions of the request body are too large" },
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: "REQUEST_TIMEOUT", detail: "the request was not received in time" },
 };
-const MALFORMED: ClientErrorAnswer = { status: 400, code: "MALFORMED_REQUEST", detail: "the request is not valid HTTP/1.1 (request line, headers or message framing)" };
+const MALFORMED: ClientErrorAnswer = {
+  status: 400,
+  code: "MALFORMED_REQUEST",
+  detail: "the request is not valid HTTP/1.1 (request line, headers or message framing)",
+};
 
 /** No request to continue a trace from: a fresh trace id still lets a report be matched to a log line. */
 const problemBody = (answer: ClientErrorAnswer) =>
-  JSON.stringify({ ...problem(answer.status, answer.code, answer.detail, { title: STATUS_CODES[answer.status] ?? "Error" }), traceId: randomBytes(16).toString("hex") });
+  JSON.stringify({
+    ...problem(answer.status, answer.code, answer.detail, { title: STATUS_CODES[answer.status] ?? "Error" }),
+    traceId: randomBytes(16).toString("hex"),
+  });
 
 /** A complete raw HTTP/1.1 answer: no request or response object exists when the parser gives up. */
 function rawProblemResponse(answer: ClientErrorAnswer): string {
@@ -79,7 +86,13 @@ function requiringHost(handler: RequestListener): RequestListener {
   return (req, res) => {
     if (req.headers.host !== undefined || req.httpVersion === "1.0") return handler(req, res);
     const body = problemBody(MISSING_HOST);
-    res.writeHead(400, { "content-type": "application/problem+json; charset=utf-8", "content-length": Buffer.byteLength(body), "cache-control": "no-store", "x-content-type-options": "nosniff", connection: "close" });
+    res.writeHead(400, {
+      "content-type": "application/problem+json; charset=utf-8",
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      connection: "close",
+    });
     res.end(body);
   };
 }

@@ -20,10 +20,26 @@ const app = createServiceApp({
   openApi: { title: "t", version: "1" },
   routes: [
     defineRoute({ method: "get", path: "/api/v1/things", summary: "public", responses: { 200: { description: "ok" } }, handler: () => echo }),
-    defineRoute({ method: "post", path: "/api/v1/users/:userId/things", summary: "user", params: z.object({ userId: schemas.userId }), responses: { 200: { description: "ok" } }, handler: () => echo }),
+    defineRoute({
+      method: "post",
+      path: "/api/v1/users/:userId/things",
+      summary: "user",
+      params: z.object({ userId: schemas.userId }),
+      responses: { 200: { description: "ok" } },
+      handler: () => echo,
+    }),
     defineRoute({ method: "post", path: "/api/v1/admin/things", summary: "admin", responses: { 200: { description: "ok" } }, handler: () => echo }),
   ],
-  internalRoutes: [defineRoute({ method: "post", path: "/internal/v1/things", summary: "service", callers: ["order"], responses: { 200: { description: "ok" } }, handler: () => echo })],
+  internalRoutes: [
+    defineRoute({
+      method: "post",
+      path: "/internal/v1/things",
+      summary: "service",
+      callers: ["order"],
+      responses: { 200: { description: "ok" } },
+      handler: () => echo,
+    }),
+  ],
 });
 
 const bearer = async (token: Promise<string>) => `Bearer ${await token}`;
@@ -116,9 +132,14 @@ describe("access implied by the path", () => {
 
 test("a second Authorization header is refused, whichever of the two is valid", async () => {
   const valid = await bearer(signToken({ sub: "alice" }));
-  for (const pair of [[valid, "Bearer garbage"], ["Bearer garbage", valid]]) {
+  for (const pair of [
+    [valid, "Bearer garbage"],
+    ["Bearer garbage", valid],
+  ]) {
     // An array becomes one header line per value (node's setHeader).
-    const response = await request(app).post("/api/v1/users/alice/things").set("authorization", pair as unknown as string);
+    const response = await request(app)
+      .post("/api/v1/users/alice/things")
+      .set("authorization", pair as unknown as string);
     expect(response.status).toBe(400);
     expect(response.body.code).toBe("MALFORMED_REQUEST");
   }

@@ -124,7 +124,8 @@ function send(method: string, path: string, options: { headers?: Record<string, 
 }
 
 const json = { "content-type": "application/json" };
-const postJson = (path: string, value: unknown, headers: Record<string, string> = {}) => send("POST", path, { headers: { ...json, ...headers }, body: JSON.stringify(value) });
+const postJson = (path: string, value: unknown, headers: Record<string, string> = {}) =>
+  send("POST", path, { headers: { ...json, ...headers }, body: JSON.stringify(value) });
 
 function expectProblem(answer: Answer, status: number, code: string): void {
   expect({ status: answer.status, code: answer.body?.code }).toEqual({ status, code });
@@ -140,24 +141,41 @@ describe("bodies that cannot be decoded", () => {
     expect(good.status).toBe(201);
     const bad = await send("POST", "/items", { headers: { ...json, "content-encoding": "gzip" }, body: "this is not gzip" });
     expectProblem(bad, 400, "MALFORMED_REQUEST");
-    const truncated = await send("POST", "/items", { headers: { ...json, "content-encoding": "gzip" }, body: gzipSync(JSON.stringify({ name: "zipped" })).subarray(0, 12) });
+    const truncated = await send("POST", "/items", {
+      headers: { ...json, "content-encoding": "gzip" },
+      body: gzipSync(JSON.stringify({ name: "zipped" })).subarray(0, 12),
+    });
     expectProblem(truncated, 400, "MALFORMED_REQUEST");
     expect(created).toEqual([{ name: "zipped" }]);
   });
 
   test("a body that is not the deflate it claims is a 400", async () => {
-    expect((await send("POST", "/items", { headers: { ...json, "content-encoding": "deflate" }, body: deflateSync(JSON.stringify({ name: "d" })) })).status).toBe(201);
+    expect(
+      (await send("POST", "/items", { headers: { ...json, "content-encoding": "deflate" }, body: deflateSync(JSON.stringify({ name: "d" })) })).status,
+    ).toBe(201);
     expectProblem(await send("POST", "/items", { headers: { ...json, "content-encoding": "deflate" }, body: "\u0001\u0002 nope" }), 400, "MALFORMED_REQUEST");
     expectProblem(await send("POST", "/items", { headers: { ...json, "content-encoding": "br" }, body: "not brotli at all" }), 400, "MALFORMED_REQUEST");
   });
 
   test.each(["compress", "x-unknown", "gzip, gzip"])("Content-Encoding %s is a 415", async (encoding) => {
-    expectProblem(await send("POST", "/items", { headers: { ...json, "content-encoding": encoding }, body: JSON.stringify({ name: "n" }) }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await send("POST", "/items", { headers: { ...json, "content-encoding": encoding }, body: JSON.stringify({ name: "n" }) }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
   });
 
   test("a charset other than UTF is a 415", async () => {
-    expectProblem(await send("POST", "/items", { headers: { "content-type": "application/json; charset=latin1" }, body: '{"name":"n"}' }), 415, "UNSUPPORTED_MEDIA_TYPE");
-    expectProblem(await send("POST", "/items", { headers: { "content-type": "application/json; charset=us-ascii" }, body: '{"name":"n"}' }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await send("POST", "/items", { headers: { "content-type": "application/json; charset=latin1" }, body: '{"name":"n"}' }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
+    expectProblem(
+      await send("POST", "/items", { headers: { "content-type": "application/json; charset=us-ascii" }, body: '{"name":"n"}' }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     expect(created).toEqual([]);
   });
 
@@ -175,7 +193,11 @@ describe("bodies that cannot be decoded", () => {
 describe("415 and missing bodies", () => {
   test("a body that is not JSON on a route that takes one is a 415, and nothing is created", async () => {
     expectProblem(await send("POST", "/items", { headers: { "content-type": "text/plain" }, body: '{"name":"n"}' }), 415, "UNSUPPORTED_MEDIA_TYPE");
-    expectProblem(await send("POST", "/items", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "name=n" }), 415, "UNSUPPORTED_MEDIA_TYPE");
+    expectProblem(
+      await send("POST", "/items", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "name=n" }),
+      415,
+      "UNSUPPORTED_MEDIA_TYPE",
+    );
     expectProblem(await send("POST", "/items", { body: '{"name":"n"}' }), 415, "UNSUPPORTED_MEDIA_TYPE");
     expect((await send("POST", "/items", { headers: { "content-type": "application/merge-patch+json" }, body: '{"name":"n"}' })).status).toBe(201);
     expect(created).toEqual([{ name: "n" }]);

@@ -23,7 +23,14 @@ describe("infrastructure faults (503) by what the drivers really throw", () => {
   });
 
   test("ioredis without a connection: the command fails at once", async () => {
-    const redis = new Redis({ host: "127.0.0.1", port: CLOSED_PORT, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const redis = new Redis({
+      host: "127.0.0.1",
+      port: CLOSED_PORT,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     try {
       const error = await redis.get("key").then(
         () => null,
@@ -41,9 +48,15 @@ describe("infrastructure faults (503) by what the drivers really throw", () => {
   });
 
   test("Prisma: no pooled connection for a transaction within maxWait (P2028), unlike other transaction errors", () => {
-    const poolExhausted = new PrismaClientKnownRequestError("Transaction API error: Unable to start a transaction in the given time.", { code: "P2028", clientVersion: "test" });
+    const poolExhausted = new PrismaClientKnownRequestError("Transaction API error: Unable to start a transaction in the given time.", {
+      code: "P2028",
+      clientVersion: "test",
+    });
     expect(infrastructureFault(poolExhausted)).not.toBeNull();
-    const misuse = new PrismaClientKnownRequestError("Transaction API error: Transaction already closed: A commit cannot be executed on a transaction that was rolled back.", { code: "P2028", clientVersion: "test" });
+    const misuse = new PrismaClientKnownRequestError(
+      "Transaction API error: Transaction already closed: A commit cannot be executed on a transaction that was rolled back.",
+      { code: "P2028", clientVersion: "test" },
+    );
     expect(infrastructureFault(misuse)).toBeNull();
   });
 
@@ -63,8 +76,14 @@ describe("infrastructure faults by shape", () => {
     ["pg-pool: no connection in time", new Error("timeout exceeded when trying to connect")],
     ["pg: connection terminated", new Error("Connection terminated unexpectedly")],
     ["pg: connection timeout", new Error("Connection terminated due to connection timeout")],
-    ["net: AggregateError of refused addresses", Object.assign(new AggregateError([withFields("connect ECONNREFUSED ::1:5432", { code: "ECONNREFUSED" })], "connect failed"), {})],
-    ["Prisma adapter: postgres 57P01 inside a raw-query error", prismaKnown("P2010", { driverAdapterError: driverAdapterError({ kind: "postgres", code: "57P01", originalCode: "57P01" }) })],
+    [
+      "net: AggregateError of refused addresses",
+      Object.assign(new AggregateError([withFields("connect ECONNREFUSED ::1:5432", { code: "ECONNREFUSED" })], "connect failed"), {}),
+    ],
+    [
+      "Prisma adapter: postgres 57P01 inside a raw-query error",
+      prismaKnown("P2010", { driverAdapterError: driverAdapterError({ kind: "postgres", code: "57P01", originalCode: "57P01" }) }),
+    ],
     ["Prisma adapter: DatabaseNotReachable", driverAdapterError({ kind: "DatabaseNotReachable", host: "127.0.0.1", port: 5432 })],
     ["Prisma adapter: TooManyConnections", driverAdapterError({ kind: "TooManyConnections", cause: "too many" })],
     ["wrapped in a cause", new Error("store failed", { cause: withFields("connect ECONNREFUSED", { code: "ECONNREFUSED" }) })],
@@ -84,7 +103,7 @@ describe("everything else is not an infrastructure fault (stays a 500)", () => {
   test.each([
     ["a TypeError", new TypeError("Cannot read properties of undefined (reading 'id')")],
     ["pg: unique violation 23505", withFields("duplicate key value violates unique constraint", { code: "23505" })],
-    ["pg: invalid byte sequence 22021", withFields("invalid byte sequence for encoding \"UTF8\": 0x00", { code: "22021" })],
+    ["pg: invalid byte sequence 22021", withFields('invalid byte sequence for encoding "UTF8": 0x00', { code: "22021" })],
     ["pg: serialization failure 40001 (a retry loop's job)", withFields("could not serialize access", { code: "40001" })],
     ["Prisma: unique constraint P2002", prismaKnown("P2002")],
     ["Prisma adapter: unique violation", driverAdapterError({ kind: "UniqueConstraintViolation", constraint: { fields: ["id"] } })],

@@ -64,7 +64,16 @@ test("every request gets one access line with its trace id and the order it name
   await new Promise((resolve) => setImmediate(resolve));
   const access = lines.filter((line) => line.msg === "request");
   expect(access).toEqual([
-    expect.objectContaining({ level: "info", traceId: TRACE_ID, method: "GET", route: "/api/v1/users/:userId/orders/:orderId", status: 200, userId: "u1", orderId: "o-42", durationMs: expect.any(Number) }),
+    expect.objectContaining({
+      level: "info",
+      traceId: TRACE_ID,
+      method: "GET",
+      route: "/api/v1/users/:userId/orders/:orderId",
+      status: 200,
+      userId: "u1",
+      orderId: "o-42",
+      durationMs: expect.any(Number),
+    }),
   ]);
   expect(access[0]!.requestId).toBe(answer.headers["x-request-id"]);
 });
@@ -73,7 +82,9 @@ test("the access line of a placement carries the order id it created", async () 
   lines.length = 0;
   expect((await request(app).post("/api/v1/users/u1/orders").set("traceparent", traceparent).send({ quantity: 1 })).status).toBe(201);
   await new Promise((resolve) => setImmediate(resolve));
-  expect(lines.filter((line) => line.msg === "request")).toEqual([expect.objectContaining({ traceId: TRACE_ID, route: "/api/v1/users/:userId/orders", status: 201, orderId: "o-created" })]);
+  expect(lines.filter((line) => line.msg === "request")).toEqual([
+    expect.objectContaining({ traceId: TRACE_ID, route: "/api/v1/users/:userId/orders", status: 201, orderId: "o-created" }),
+  ]);
 });
 
 test("probes and scrapes get no access line; the level is configurable, silent switches it off", async () => {

@@ -78,8 +78,7 @@ export interface TakeKeyOptions<Key> {
 
 /** The key as taken: held by this request (its state, with whatever the store reported along), or answered before. */
 export type KeyTaken<Key extends IdempotencyKeyState<unknown>> =
-  | { next: "proceed"; key: Extract<Key, { state: "claimed" | "taken-over" }> }
-  | { next: "replay"; key: Extract<Key, { state: "completed" }> };
+  { next: "proceed"; key: Extract<Key, { state: "claimed" | "taken-over" }> } | { next: "replay"; key: Extract<Key, { state: "completed" }> };
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

@@ -1,1 +1,10 @@
-export { decideOnKey, requestFingerprint, takeIdempotencyKey, RequestInProgressError, type IdempotencyDecision, type IdempotencyKeyState, type KeyTaken, type TakeKeyOptions } from "./idempotency-key.ts";
+export {
+  decideOnKey,
+  requestFingerprint,
+  takeIdempotencyKey,
+  RequestInProgressError,
+  type IdempotencyDecision,
+  type IdempotencyKeyState,
+  type KeyTaken,
+  type TakeKeyOptions,
+} from "./idempotency-key.ts";

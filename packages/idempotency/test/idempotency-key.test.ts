@@ -73,12 +73,22 @@ describe("taking a key", () => {
 
   test("given a key the store reports with more (an order id), when taken over, then that comes back with it", async () => {
     const store = { attempt: async () => ({ state: "taken-over" as const, orderId: "o-1" }) };
-    await expect(takeIdempotencyKey({ requestHash: THIS, attempt: store.attempt, waitMs: 0 })).resolves.toEqual({ next: "proceed", key: { state: "taken-over", orderId: "o-1" } });
+    await expect(takeIdempotencyKey({ requestHash: THIS, attempt: store.attempt, waitMs: 0 })).resolves.toEqual({
+      next: "proceed",
+      key: { state: "taken-over", orderId: "o-1" },
+    });
   });
 
   test("given a key in progress that completes meanwhile, when taken with time to wait, then the answer is replayed", async () => {
-    const store = scripted([{ state: "in-progress", requestHash: THIS }, { state: "in-progress", requestHash: THIS }, { state: "completed", requestHash: THIS, answer }]);
-    await expect(takeIdempotencyKey({ ...store.options, waitMs: 1_000 })).resolves.toEqual({ next: "replay", key: { state: "completed", requestHash: THIS, answer } });
+    const store = scripted([
+      { state: "in-progress", requestHash: THIS },
+      { state: "in-progress", requestHash: THIS },
+      { state: "completed", requestHash: THIS, answer },
+    ]);
+    await expect(takeIdempotencyKey({ ...store.options, waitMs: 1_000 })).resolves.toEqual({
+      next: "replay",
+      key: { state: "completed", requestHash: THIS, answer },
+    });
     expect(store.attempts).toEqual([0, 50, 100]);
   });
 

@@ -12,7 +12,8 @@ type Level = "error" | "warn" | "info" | "debug";
 
 // What kafkajs reports while a consumer group rebalances (a member joins, leaves or restarts, the
 // coordinator moves): its error codes, and the runner's own messages about re-joining.
-const REBALANCING = /group is rebalancing|rejoin is needed|re-joining|not the correct coordinator|generation id is not valid|coordinator is loading|coordinator is not available/i;
+const REBALANCING =
+  /group is rebalancing|rejoin is needed|re-joining|not the correct coordinator|generation id is not valid|coordinator is loading|coordinator is not available/i;
 
 /**
  * The level a kafkajs log entry is written at. A group rebalance is routine (every deploy, scale-up
@@ -65,9 +66,11 @@ export async function ensureTopics(kafka: Kafka, topics: string[], numPartitions
         const existing = new Set(await admin.listTopics());
         const missing = topics.filter((t) => !existing.has(t));
         if (missing.length) {
-          await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) }).catch((error: Error & { type?: string }) => {
-            if (error.type !== "TOPIC_ALREADY_EXISTS" && !/already exists|Topic creation errors/i.test(error.message)) throw error;
-          });
+          await admin
+            .createTopics({ topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor: 1 })) })
+            .catch((error: Error & { type?: string }) => {
+              if (error.type !== "TOPIC_ALREADY_EXISTS" && !/already exists|Topic creation errors/i.test(error.message)) throw error;
+            });
         }
         const { topics: described } = await admin.fetchTopicMetadata({ topics });
         if (described.length === topics.length && described.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;

@@ -223,18 +223,39 @@ export class EventConsumer {
     for (const message of messages) {
       const headers = headersOf(message.headers);
       let payload: unknown;
-      const decoding = await this.attempt(topic, partition, message, control, async () => {
-        if (!event || !message.value) throw new Error(`no handler or empty value on ${topic}`);
-        payload = await this.options.codec.decode(message.value);
-      }, "once");
+      const decoding = await this.attempt(
+        topic,
+        partition,
+        message,
+        control,
+        async () => {
+          if (!event || !message.value) throw new Error(`no handler or empty value on ${topic}`);
+          payload = await this.options.codec.decode(message.value);
+        },
+        "once",
+      );
       // Undecodable records will never succeed: straight to the dead letters (a registry that is away is waited for).
       if (!decoding.ok) await this.deadLetter(topic, partition, message, decoding.error, 0);
-      else decoded.push({ message, consumed: { event: payload as EventPayloads[EventName], meta: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers } } });
+      else
+        decoded.push({
+          message,
+          consumed: {
+            event: payload as EventPayloads[EventName],
+            meta: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers },
+          },
+        });
     }
     if (!event || decoded.length === 0) return;
     const batchHandler = this.options.batchHandlers?.[event] as ((events: ConsumedEvent[]) => Promise<void>) | undefined;
     if (batchHandler) {
-      const whole = await this.attempt(topic, partition, decoded[0]!.message, control, () => batchHandler(decoded.map((d) => d.consumed)), decoded.length > 1 ? "once" : "usual");
+      const whole = await this.attempt(
+        topic,
+        partition,
+        decoded[0]!.message,
+        control,
+        () => batchHandler(decoded.map((d) => d.consumed)),
+        decoded.length > 1 ? "once" : "usual",
+      );
       if (whole.ok) return;
       // Which record is the poison one: each alone, the others succeed.
       for (const item of decoded) await this.handleOne(topic, partition, item.message, control, () => batchHandler([item.consumed]));
@@ -286,7 +307,11 @@ export class EventConsumer {
             const since = this.stuck.get(stuckKey)?.since ?? new Date();
             this.stuck.set(stuckKey, { topic, partition, offset: first.offset, since, attempts: attempt, reason: transient });
             // Routine while a dependency restarts: logged once in a while, not at every attempt.
-            if (attempt === 1 || attempt % 10 === 0) this.options.logger.warn({ topic, partition, offset: first.offset, attempt, reason: transient }, "transient failure; the partition waits and retries");
+            if (attempt === 1 || attempt % 10 === 0)
+              this.options.logger.warn(
+                { topic, partition, offset: first.offset, attempt, reason: transient },
+                "transient failure; the partition waits and retries",
+              );
           } else {
             this.options.logger.warn({ err: error, topic, partition, offset: first.offset, attempt }, "event handler failed");
           }

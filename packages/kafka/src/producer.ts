@@ -57,6 +57,9 @@ export class EventPublisher {
   /** Sends records as they are (no encoding): dead letters and replays keep the original bytes. */
   async publishRaw(records: RawRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.producer.sendBatch({ acks: -1, topicMessages: records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] })) });
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] })),
+    });
   }
 }

@@ -31,7 +31,15 @@ beforeAll(async () => {
   await ensureTopics(kafka, [topicOf("OrderFailed", prefix), deadLetterTopic("kit", prefix)]);
   await publisher.connect();
   consumer = new EventConsumer({
-    kafka, codec, publisher, logger: silentLogger, service: "kit", topicPrefix: prefix, maxAttempts: 3, initialBackoffMs: 10, maxBackoffMs: 100,
+    kafka,
+    codec,
+    publisher,
+    logger: silentLogger,
+    service: "kit",
+    topicPrefix: prefix,
+    maxAttempts: 3,
+    initialBackoffMs: 10,
+    maxBackoffMs: 100,
     handlers: {
       OrderFailed: async (event, meta) => {
         if (event.failureCode === "DATABASE_AWAY" && ++attemptsOnTransient <= 8) {
@@ -98,7 +106,7 @@ test("a record that keeps failing lands on the dead-letter topic with its bytes 
 
 test("a record that is not in the registry's wire format goes to the dead letters at once", async () => {
   const key = randomUUID();
-  await publisher.publishRaw([{ topic: topicOf("OrderFailed", prefix), key, value: Buffer.from("{\"not\":\"avro\"}"), headers: {} }]);
+  await publisher.publishRaw([{ topic: topicOf("OrderFailed", prefix), key, value: Buffer.from('{"not":"avro"}'), headers: {} }]);
   await eventually(() => expect(deadLetters.map((d) => d.key)).toContain(key), 15_000);
   expect(deadLetters.find((d) => d.key === key)!.headers["dlq-attempts"]).toBe("0");
 });

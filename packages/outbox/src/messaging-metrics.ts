@@ -10,7 +10,10 @@ const PROBE_TIMEOUT_MS = 2_000;
 const MIN_REFRESH_MS = 1_000;
 
 function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS).unref())]);
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${PROBE_TIMEOUT_MS} ms`)), PROBE_TIMEOUT_MS).unref()),
+  ]);
 }
 
 /**
@@ -95,7 +98,9 @@ async function readBroker(admin: Admin, consumer: EventConsumer): Promise<Broker
   ]);
   const key = (topic: string, partition: number) => `${topic}/${partition}`;
   const committedOf = new Map(committed.flatMap((t) => t.partitions.map((p) => [key(t.topic, p.partition), Number(p.offset)] as const)));
-  const endOf = new Map(ends.flatMap(({ topic, partitions }) => partitions.map((p) => [key(topic, p.partition), { end: Number(p.high), low: Number(p.low) }] as const)));
+  const endOf = new Map(
+    ends.flatMap(({ topic, partitions }) => partitions.map((p) => [key(topic, p.partition), { end: Number(p.high), low: Number(p.low) }] as const)),
+  );
   const lag = consumer.assignedPartitions().flatMap(({ topic, partition, next }) => {
     const offsets = endOf.get(key(topic, partition));
     if (!offsets) return [];

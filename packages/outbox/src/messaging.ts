@@ -1,6 +1,15 @@
 import type { DatabaseLocation } from "@shop/config";
 import { topicOf, type EventName } from "@shop/events";
-import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type BatchEventHandlers, type EventHandlers } from "@shop/kafka";
+import {
+  EventCodec,
+  EventConsumer,
+  EventPublisher,
+  createKafka,
+  deadLetterTopic,
+  ensureTopics,
+  type BatchEventHandlers,
+  type EventHandlers,
+} from "@shop/kafka";
 import type { Logger } from "@shop/logging";
 import type { Registry } from "prom-client";
 import { consumerObserverMetrics, registerBrokerGauges, registerConsumerGauges, registerOutboxGauges } from "./messaging-metrics.ts";
@@ -45,7 +54,10 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
   const kafka = createKafka(service, options.brokers, logger);
   const codec = EventCodec.forUrl(options.registryUrl, topicPrefix);
   const consumed = [...Object.keys(options.handlers ?? {}), ...Object.keys(options.batchHandlers ?? {})] as EventName[];
-  await ensureTopics(kafka, [...new Set([...options.publishes, ...consumed])].map((e) => topicOf(e, topicPrefix)).concat(deadLetterTopic(service, topicPrefix)));
+  await ensureTopics(
+    kafka,
+    [...new Set([...options.publishes, ...consumed])].map((e) => topicOf(e, topicPrefix)).concat(deadLetterTopic(service, topicPrefix)),
+  );
   await Promise.all(options.publishes.map((e) => codec.schemaId(e)));
 
   const publisher = new EventPublisher(kafka, codec);
@@ -57,7 +69,8 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     connection,
     schema,
     logger,
-    publish: (records) => publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
+    publish: (records) =>
+      publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
     onPublished: sagaOutcomes && ((records) => sagaOutcomes.observe(records)),
   });
   if (metrics) registerOutboxGauges(metrics, service, relay, logger);
@@ -74,7 +87,18 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     await relay.start();
     if (consumed.length) {
       const observer = metrics && consumerObserverMetrics(metrics, service);
-      consumer = new EventConsumer({ kafka, codec, publisher, logger, service, topicPrefix, handlers: options.handlers, batchHandlers: options.batchHandlers, observer, ...options.consumerOptions });
+      consumer = new EventConsumer({
+        kafka,
+        codec,
+        publisher,
+        logger,
+        service,
+        topicPrefix,
+        handlers: options.handlers,
+        batchHandlers: options.batchHandlers,
+        observer,
+        ...options.consumerOptions,
+      });
       if (metrics) {
         registerConsumerGauges(metrics, service, consumer);
         registerBrokerGauges(metrics, { service, admin, consumer, logger });

@@ -31,7 +31,12 @@ export function outboxRowOf(message: OutboxMessage): OutboxRow {
 }
 
 /** A domain event (type, key, payload) as the message that carries it on its topic. */
-export const outboxMessageOf = (event: DomainEvent, topicPrefix: string): OutboxMessage => ({ eventType: event.type, topic: topicOf(event.type, topicPrefix), key: event.key, payload: event.payload });
+export const outboxMessageOf = (event: DomainEvent, topicPrefix: string): OutboxMessage => ({
+  eventType: event.type,
+  topic: topicOf(event.type, topicPrefix),
+  key: event.key,
+  payload: event.payload,
+});
 
 /**
  * Appends events in the caller's transaction: they become visible to the relay exactly when the

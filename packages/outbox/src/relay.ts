@@ -153,7 +153,10 @@ export class OutboxRelay {
       await this.options.publish(records);
       this.options.onPublished?.(records);
       // One round trip: what was published goes, and the next rows (committed meanwhile) come.
-      rows = await this.read(listener, rows.map((r) => r.id));
+      rows = await this.read(
+        listener,
+        rows.map((r) => r.id),
+      );
       if (!this.running) return;
     }
   }

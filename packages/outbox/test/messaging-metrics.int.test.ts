@@ -7,7 +7,16 @@ import { Registry } from "prom-client";
 import { parseDatabaseUrl } from "@shop/config";
 import { topicOf, type EventName, type OrderCompleted, type OrderFailed, type OrderPlaced, type PaymentFailed } from "@shop/events";
 import { TestEventPublisher, createTestSchema, eventually, metricValue, silentLogger, testInfra, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
-import { OutboxRelay, appendToOutbox, createSqlPool, inTransaction, outboxTablesDdl, registerOutboxGauges, startMessaging, type Messaging } from "../src/index.ts";
+import {
+  OutboxRelay,
+  appendToOutbox,
+  createSqlPool,
+  inTransaction,
+  outboxTablesDdl,
+  registerOutboxGauges,
+  startMessaging,
+  type Messaging,
+} from "../src/index.ts";
 
 const prefix = uniqueTopicPrefix("metrics");
 const service = "metricsobs";
@@ -25,7 +34,14 @@ let databaseAway = false;
 
 const value = async (name: string, labels: Record<string, string> = {}) => metricValue(await registry.metrics(), name, labels);
 
-const failure = (orderId: string, reason: string): PaymentFailed => ({ eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId, userId: "u1", reason, detail: "" });
+const failure = (orderId: string, reason: string): PaymentFailed => ({
+  eventId: randomUUID(),
+  occurredAt: new Date().toISOString(),
+  orderId,
+  userId: "u1",
+  reason,
+  detail: "",
+});
 
 const placed = (orderId: string, at: Date): OrderPlaced => ({
   eventId: randomUUID(),
@@ -39,7 +55,14 @@ const placed = (orderId: string, at: Date): OrderPlaced => ({
   userCouponId: null,
   deadlineAt: new Date(at.getTime() + 30_000).toISOString(),
 });
-const failed = (orderId: string, failureCode: string, at: Date): OrderFailed => ({ eventId: randomUUID(), occurredAt: at.toISOString(), orderId, userId: "u1", failureCode, userCouponId: null });
+const failed = (orderId: string, failureCode: string, at: Date): OrderFailed => ({
+  eventId: randomUUID(),
+  occurredAt: at.toISOString(),
+  orderId,
+  userId: "u1",
+  failureCode,
+  userCouponId: null,
+});
 const completed = (orderId: string, at: Date): OrderCompleted => ({
   eventId: randomUUID(),
   orderId,
@@ -52,7 +75,12 @@ const completed = (orderId: string, at: Date): OrderCompleted => ({
   completedAt: at.toISOString(),
 });
 
-const message = (eventType: EventName, payload: { eventId: string; orderId: string }) => ({ eventType, topic: topicOf(eventType, prefix), key: payload.orderId, payload });
+const message = (eventType: EventName, payload: { eventId: string; orderId: string }) => ({
+  eventType,
+  topic: topicOf(eventType, prefix),
+  key: payload.orderId,
+  payload,
+});
 
 beforeAll(async () => {
   db = await createTestSchema({ sql: outboxTablesDdl, label: "metrics" });
@@ -93,7 +121,9 @@ afterAll(async () => {
 test("saga outcomes are counted by failure code as the relay publishes them, timed from the placement", async () => {
   const now = Date.now();
   const [a, b, refused] = [randomUUID(), randomUUID(), randomUUID()];
-  await inTransaction(pool, (tx) => appendToOutbox(tx, db.schema, [message("OrderPlaced", placed(a, new Date(now - 1_500))), message("OrderPlaced", placed(b, new Date(now - 200)))]));
+  await inTransaction(pool, (tx) =>
+    appendToOutbox(tx, db.schema, [message("OrderPlaced", placed(a, new Date(now - 1_500))), message("OrderPlaced", placed(b, new Date(now - 200)))]),
+  );
   await inTransaction(pool, (tx) =>
     appendToOutbox(tx, db.schema, [
       message("OrderFailed", failed(a, "OUT_OF_STOCK", new Date(now))),
@@ -119,7 +149,11 @@ test("consumer lag counts the records behind a held handler, per partition, and 
   held = new Promise((resolve) => (releaseHeld = resolve));
   const orderId = randomUUID();
   for (let i = 0; i < 4; i++) await driver.send("PaymentFailed", failure(orderId, "HOLD"));
-  await eventually(async () => expect(await value("kafka_consumer_lag", { service, group: `${prefix}${service}`, topic: paymentFailedTopic })).toBe(4), 15_000, 200);
+  await eventually(
+    async () => expect(await value("kafka_consumer_lag", { service, group: `${prefix}${service}`, topic: paymentFailedTopic })).toBe(4),
+    15_000,
+    200,
+  );
   releaseHeld();
   await eventually(async () => expect(await value("kafka_consumer_lag", { topic: paymentFailedTopic })).toBe(0), 15_000, 200);
 });
@@ -157,7 +191,9 @@ test("outbox backlog and the oldest row's age grow while the broker does not ack
     expect(await held("outbox_backlog_rows")).toBe(0);
     expect(await held("outbox_oldest_row_age_seconds")).toBe(0);
     const orderId = randomUUID();
-    await inTransaction(otherPool, (tx) => appendToOutbox(tx, other.schema, [message("OrderPlaced", placed(orderId, new Date())), message("OrderFailed", failed(orderId, "TIMEOUT", new Date()))]));
+    await inTransaction(otherPool, (tx) =>
+      appendToOutbox(tx, other.schema, [message("OrderPlaced", placed(orderId, new Date())), message("OrderFailed", failed(orderId, "TIMEOUT", new Date()))]),
+    );
     await eventually(async () => expect(await held("outbox_oldest_row_age_seconds")).toBeGreaterThanOrEqual(1), 10_000, 100);
     expect(await held("outbox_backlog_rows")).toBe(2);
     acknowledge();

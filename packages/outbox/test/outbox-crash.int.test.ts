@@ -74,20 +74,29 @@ function startRelay(): Promise<OutboxRelay> {
     connection: db.connection,
     schema: db.schema,
     logger: silentLogger,
-    publish: (records) => publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
+    publish: (records) =>
+      publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
   });
   return relay.start().then(() => relay);
 }
 
 beforeAll(async () => {
-  db = await createTestSchema({ label: "outbox", sql: `${outboxTablesDdl} CREATE TABLE orders_placed (order_id TEXT PRIMARY KEY); CREATE TABLE seen (order_id TEXT NOT NULL, times INT NOT NULL DEFAULT 1, PRIMARY KEY (order_id));` });
+  db = await createTestSchema({
+    label: "outbox",
+    sql: `${outboxTablesDdl} CREATE TABLE orders_placed (order_id TEXT PRIMARY KEY); CREATE TABLE seen (order_id TEXT NOT NULL, times INT NOT NULL DEFAULT 1, PRIMARY KEY (order_id));`,
+  });
   pool = new pg.Pool({ ...db.connection, options: `-c search_path="${db.schema}"` });
   probe = await EventProbe.start(["OrderPlaced"], prefix, silentLogger);
   publisher = new EventPublisher(kafka, codec);
   await publisher.connect();
   // A downstream consumer with an inbox: the effect and the event id commit together.
   consumer = new EventConsumer({
-    kafka, codec, publisher, logger: silentLogger, service: "outbox-test-consumer", topicPrefix: prefix,
+    kafka,
+    codec,
+    publisher,
+    logger: silentLogger,
+    service: "outbox-test-consumer",
+    topicPrefix: prefix,
     handlers: {
       OrderPlaced: (event) =>
         inTransaction(async (tx, client) => {

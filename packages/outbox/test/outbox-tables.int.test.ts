@@ -13,7 +13,9 @@ import { outboxTableNames, outboxTablesDdl } from "../src/index.ts";
  * inbox are written against. Services are found on disk, so a new one is checked without a change here.
  */
 const root = fileURLToPath(new URL("../../..", import.meta.url));
-const services = readdirSync(path.join(root, "services")).filter((name) => existsSync(path.join(root, "services", name, "prisma", "migrations"))).sort();
+const services = readdirSync(path.join(root, "services"))
+  .filter((name) => existsSync(path.join(root, "services", name, "prisma", "migrations")))
+  .sort();
 const prismaCli = path.join(root, "node_modules", "prisma", "build", "index.js");
 const run = promisify(execFile);
 
@@ -38,7 +40,9 @@ test("the services that keep an outbox are all found", () => {
 
 test("the canonical tables are what the relay and the inbox rely on", () => {
   expect(canonical.outbox_events?.columns.map((c) => c.name)).toEqual(["id", "event_id", "topic", "key", "payload", "headers", "created_at"]);
-  expect(canonical.outbox_events?.indexes.map((i) => i.definition)).toContain("CREATE UNIQUE INDEX outbox_events_event_id_key ON outbox_events USING btree (event_id)");
+  expect(canonical.outbox_events?.indexes.map((i) => i.definition)).toContain(
+    "CREATE UNIQUE INDEX outbox_events_event_id_key ON outbox_events USING btree (event_id)",
+  );
   expect(canonical.inbox_events?.constraints).toEqual([{ name: "inbox_events_pkey", kind: "p", definition: "PRIMARY KEY (event_id, consumer)" }]);
 });
 
@@ -50,8 +54,17 @@ test.each(services)("%s: its migrations create exactly the canonical outbox and 
 test.each(services)("%s: its Prisma schema generates exactly the canonical outbox and inbox tables", async (service) => {
   // What Prisma would write for the schema as it stands, so a model edited without a migration is caught too.
   const db = await schemaFor({ label: `outbox-prisma-${service}` });
-  const env = { ...process.env, DATABASE_URL: db.databaseUrl, PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false", CHECKPOINT_DISABLE: "1", PRISMA_HIDE_UPDATE_MESSAGE: "1" };
-  const { stdout } = await run(process.execPath, [prismaCli, "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], { cwd: path.join(root, "services", service), env });
+  const env = {
+    ...process.env,
+    DATABASE_URL: db.databaseUrl,
+    PRISMA_SCHEMA_ENGINE_BINARY: "/bin/false",
+    CHECKPOINT_DISABLE: "1",
+    PRISMA_HIDE_UPDATE_MESSAGE: "1",
+  };
+  const { stdout } = await run(process.execPath, [prismaCli, "migrate", "diff", "--from-empty", "--to-schema-datamodel", "prisma/schema.prisma", "--script"], {
+    cwd: path.join(root, "services", service),
+    env,
+  });
   await db.query(stdout);
   expect(diffTableShapes(canonical, await describeTables(db, outboxTableNames))).toEqual([]);
 });

@@ -24,7 +24,9 @@ test("an idle connection killed by the server (a restart, a failover) is dropped
     const admin = new pg.Client(parseDatabaseUrl(db.databaseUrl));
     await admin.connect();
     try {
-      const { rows } = await admin.query<{ killed: boolean }>("SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1", [name]);
+      const { rows } = await admin.query<{ killed: boolean }>("SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1", [
+        name,
+      ]);
       expect(rows).toEqual([{ killed: true }]);
     } finally {
       await admin.end();
@@ -76,7 +78,8 @@ test("a parameterised statement is prepared once per connection and then only bo
     const statement = "SELECT $1::int + 1 AS next";
     for (let i = 0; i < 3; i++) expect((await pool.query<{ next: number }>(statement, [i])).rows).toEqual([{ next: i + 1 }]);
     expect(await inTransaction(pool, async (tx) => tx.query<{ next: number }>(statement, [41]))).toEqual([{ next: 42 }]);
-    const prepared = async (p: typeof pool) => (await p.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements")).rows.map((r) => r.statement);
+    const prepared = async (p: typeof pool) =>
+      (await p.query<{ statement: string }>("SELECT statement FROM pg_prepared_statements")).rows.map((r) => r.statement);
     expect(await prepared(pool)).toEqual([statement]);
     await unprepared.query(statement, [1]);
     expect(await prepared(unprepared)).toEqual([]);
@@ -115,10 +118,17 @@ test("a transaction that throws is rolled back, and per-order locks of two servi
 });
 
 test("sslmode in the URL reaches the connection: sslmode=require asks the server for TLS, sslmode=disable does not", async () => {
-  const tls = createSqlPool(parseDatabaseUrl(`${db.databaseUrl}&sslmode=require`), { size: 1, name: "pool-tls", logger: silentLogger, connectionTimeoutMs: 2_000 });
+  const tls = createSqlPool(parseDatabaseUrl(`${db.databaseUrl}&sslmode=require`), {
+    size: 1,
+    name: "pool-tls",
+    logger: silentLogger,
+    connectionTimeoutMs: 2_000,
+  });
   const plain = createSqlPool(parseDatabaseUrl(`${db.databaseUrl}&sslmode=disable`), { size: 1, name: "pool-plain", logger: silentLogger });
   try {
-    const { rows } = await plain.query<{ ssl: boolean; server_ssl: string }>("SELECT ssl, current_setting('ssl') AS server_ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+    const { rows } = await plain.query<{ ssl: boolean; server_ssl: string }>(
+      "SELECT ssl, current_setting('ssl') AS server_ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+    );
     expect(rows[0]!.ssl).toBe(false);
     if (rows[0]!.server_ssl === "on") {
       expect((await tls.query<{ ssl: boolean }>("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows).toEqual([{ ssl: true }]);

@@ -8,7 +8,18 @@ import { parseDatabaseUrl, type DatabaseLocation } from "@shop/config";
  */
 export function prismaAdapter(db: DatabaseLocation, poolSize = 10, idleTimeoutMillis = 10_000): PrismaPg {
   return new PrismaPg(
-    { host: db.host, port: db.port, user: db.user, password: db.password, database: db.database, ssl: db.ssl, max: poolSize, idleTimeoutMillis, allowExitOnIdle: true, options: `-c search_path="${db.schema}"` },
+    {
+      host: db.host,
+      port: db.port,
+      user: db.user,
+      password: db.password,
+      database: db.database,
+      ssl: db.ssl,
+      max: poolSize,
+      idleTimeoutMillis,
+      allowExitOnIdle: true,
+      options: `-c search_path="${db.schema}"`,
+    },
     { schema: db.schema },
   );
 }

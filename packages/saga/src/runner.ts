@@ -70,7 +70,11 @@ export class ParticipantRunner<State, Effect> {
   batchHandlers(): BatchEventHandlers {
     const handlers: Record<string, (events: ConsumedEvent[]) => Promise<void>> = {};
     for (const type of Object.keys(this.options.participant.reactions) as EventName[]) {
-      handlers[type] = (consumed) => this.handle(type, consumed.map((c) => c.event));
+      handlers[type] = (consumed) =>
+        this.handle(
+          type,
+          consumed.map((c) => c.event),
+        );
     }
     return handlers;
   }
@@ -110,7 +114,8 @@ export class ParticipantRunner<State, Effect> {
   private nextGroup(): Delivery[] {
     let count = 0;
     let taken = 0;
-    while (taken < this.waiting.length && (taken === 0 || count + this.waiting[taken]!.events.length <= this.maxEvents)) count += this.waiting[taken++]!.events.length;
+    while (taken < this.waiting.length && (taken === 0 || count + this.waiting[taken]!.events.length <= this.maxEvents))
+      count += this.waiting[taken++]!.events.length;
     return this.waiting.splice(0, taken);
   }
 

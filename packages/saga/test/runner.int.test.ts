@@ -24,7 +24,20 @@ const holder: SagaParticipant<HoldState, HoldEffect> = {
           ? ignore()
           : decision(
               [{ orderId: event.orderId, status: "HELD" }],
-              [{ type: "BalanceDebited", key: event.orderId, payload: { eventId: context.newId(), occurredAt: context.now.toISOString(), orderId: event.orderId, userId: event.userId, amount: event.totalAmount, items: event.items } }],
+              [
+                {
+                  type: "BalanceDebited",
+                  key: event.orderId,
+                  payload: {
+                    eventId: context.newId(),
+                    occurredAt: context.now.toISOString(),
+                    orderId: event.orderId,
+                    userId: event.userId,
+                    amount: event.totalAmount,
+                    items: event.items,
+                  },
+                },
+              ],
             );
       },
     },
@@ -45,7 +58,9 @@ let loads = 0;
 const repository: ParticipantRepository<HoldState, HoldEffect> = {
   async load(tx: SqlTransaction, events) {
     loads++;
-    const rows = await tx.query<{ order_id: string; status: HoldStatus }>("SELECT order_id, status FROM holds WHERE order_id = ANY($1::text[])", [events.map((e) => e.orderId)]);
+    const rows = await tx.query<{ order_id: string; status: HoldStatus }>("SELECT order_id, status FROM holds WHERE order_id = ANY($1::text[])", [
+      events.map((e) => e.orderId),
+    ]);
     return { holds: new Map(rows.map((r) => [r.order_id, r.status])) };
   },
   async save(tx, effects, state) {
@@ -89,7 +104,11 @@ test("given a batch with a duplicate and a second event of one order, when it ru
   expect(await holdOf(other.orderId)).toBe("HELD");
   // The second OrderPlaced of the order saw the first one's hold: one answer per order.
   expect(await answersFor(first.orderId)).toEqual([{ topic: "kit.saga.balance-debited.v1" }]);
-  expect(await db.query("SELECT 1 FROM inbox_events WHERE consumer = 'kit-test.hold' AND event_id = ANY($1::uuid[])", [[first.eventId, other.eventId, againForFirst.eventId]])).toHaveLength(3);
+  expect(
+    await db.query("SELECT 1 FROM inbox_events WHERE consumer = 'kit-test.hold' AND event_id = ANY($1::uuid[])", [
+      [first.eventId, other.eventId, againForFirst.eventId],
+    ]),
+  ).toHaveLength(3);
 
   // Redelivered as a whole: every event was claimed, nothing changes.
   await runner.handle("OrderPlaced", [first, other, againForFirst]);
@@ -119,7 +138,13 @@ test("concurrent batches locking the same orders in opposite delivery orders wai
   const failures = [...orders].reverse().map((o) => build.orderFailed({ orderId: o.orderId }));
   for (let round = 0; round < 3; round++) {
     const placed = orders.map((o) => ({ ...o, eventId: randomUUID() }));
-    await Promise.all([runner.handle("OrderPlaced", placed), runner.handle("OrderFailed", failures.map((f) => ({ ...f, eventId: randomUUID() })))]);
+    await Promise.all([
+      runner.handle("OrderPlaced", placed),
+      runner.handle(
+        "OrderFailed",
+        failures.map((f) => ({ ...f, eventId: randomUUID() })),
+      ),
+    ]);
   }
   // Whichever came first, every order ends given back (RELEASED) or never held (CANCELLED), with at most one answer.
   for (const order of orders) {

@@ -48,7 +48,10 @@ export interface ServiceContext<C> {
    * The outbox relay and the saga consumer (`startMessaging`), with a `kafka` readiness check;
    * undefined when EVENTS_ENABLED is false.
    */
-  messaging(this: ServiceContext<MessagingConfig>, spec: Pick<MessagingOptions, "publishes" | "handlers" | "batchHandlers" | "consumerOptions">): Promise<Messaging | undefined>;
+  messaging(
+    this: ServiceContext<MessagingConfig>,
+    spec: Pick<MessagingOptions, "publishes" | "handlers" | "batchHandlers" | "consumerOptions">,
+  ): Promise<Messaging | undefined>;
   /** Listens on PORT and HOST (tests pass port 0) and logs the URL; the server closes first on stop. */
   listen(handler: RequestListener, logFields?: Record<string, unknown>): Promise<RunningServer>;
 }
@@ -164,7 +167,10 @@ export async function runService<C extends ServiceConfig, R, O>(service: Service
   try {
     config = service.loadConfig();
   } catch (error) {
-    (options.bootLogger ?? createLogger(service.name)).fatal({ err: error }, `${service.name} not started: ${error instanceof Error ? error.message : String(error)}`);
+    (options.bootLogger ?? createLogger(service.name)).fatal(
+      { err: error },
+      `${service.name} not started: ${error instanceof Error ? error.message : String(error)}`,
+    );
     host.exit(1);
     return;
   }

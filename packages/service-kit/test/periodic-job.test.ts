@@ -117,7 +117,14 @@ test("Given jitter, when the job waits, then up to that share of the interval is
   const { logger } = recordingLogger();
   const startedAt = Date.now();
   let firstTickAfter: number | undefined;
-  job = startPeriodicJob({ name: "jittered", intervalMs: 30, jitter: 1, random: () => 1, logger, run: async () => void (firstTickAfter ??= Date.now() - startedAt) });
+  job = startPeriodicJob({
+    name: "jittered",
+    intervalMs: 30,
+    jitter: 1,
+    random: () => 1,
+    logger,
+    run: async () => void (firstTickAfter ??= Date.now() - startedAt),
+  });
 
   await eventually(() => expect(firstTickAfter).toBeDefined(), 2_000, 5);
 

@@ -15,7 +15,10 @@ export function recordingLogger(): { logger: Logger; records: LogRecord[] } {
       if (typeof fieldsOrMsg === "string") records.push({ level, msg: fieldsOrMsg, fields: {} });
       else records.push({ level, msg: msg ?? "", fields: fieldsOrMsg as Record<string, unknown> });
     };
-  const logger = { fatal: at("fatal"), error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), trace: at("trace") } as Record<string, unknown>;
+  const logger = { fatal: at("fatal"), error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug"), trace: at("trace") } as Record<
+    string,
+    unknown
+  >;
   logger.child = () => logger;
   return { logger: logger as unknown as Logger, records };
 }

@@ -98,7 +98,11 @@ test("Given a service listening through ctx.listen, when it is stopped, then the
 describe("runService: the service as the process", () => {
   test("Given a running service, when SIGTERM arrives, then it is stopped and the process exits 0", async () => {
     const released: string[] = [];
-    const service = defineService({ name: "svc", loadConfig: () => config, start: async (_c, ctx) => void ctx.own("pool", "pool", (n) => void released.push(n)) });
+    const service = defineService({
+      name: "svc",
+      loadConfig: () => config,
+      start: async (_c, ctx) => void ctx.own("pool", "pool", (n) => void released.push(n)),
+    });
     const proc = fakeProcess();
     await runService(service, { host: proc.host });
     expect(released).toEqual([]);

@@ -10,7 +10,12 @@ export interface PostgresServer {
   password: string;
 }
 
-const sharedServer: PostgresServer = { host: process.env.PGHOST ?? "127.0.0.1", port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? "postgres", password: process.env.PGPASSWORD ?? "" };
+const sharedServer: PostgresServer = {
+  host: process.env.PGHOST ?? "127.0.0.1",
+  port: Number(process.env.PGPORT ?? 5432),
+  user: process.env.PGUSER ?? "postgres",
+  password: process.env.PGPASSWORD ?? "",
+};
 export const TEST_DATABASE = process.env.TEST_DATABASE ?? "ecommerce_test";
 
 async function ensureTestDatabase(admin: PostgresServer): Promise<void> {
@@ -18,10 +23,11 @@ async function ensureTestDatabase(admin: PostgresServer): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [TEST_DATABASE]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${TEST_DATABASE}"`).catch((e: { code?: string }) => {
-      // Created meanwhile by a concurrent caller: 42P04, or 23505 when both passed the check at once.
-      if (e.code !== "42P04" && e.code !== "23505") throw e;
-    });
+    if (!rowCount)
+      await client.query(`CREATE DATABASE "${TEST_DATABASE}"`).catch((e: { code?: string }) => {
+        // Created meanwhile by a concurrent caller: 42P04, or 23505 when both passed the check at once.
+        if (e.code !== "42P04" && e.code !== "23505") throw e;
+      });
   } finally {
     await client.end();
   }
@@ -44,13 +50,20 @@ export interface TestSchema {
 export async function createTestSchema(options: { migrationsDir?: string; sql?: string; label?: string; server?: PostgresServer }): Promise<TestSchema> {
   const admin = options.server ?? sharedServer;
   await ensureTestDatabase(admin);
-  const schema = `t_${(options.label ?? "test").replace(/[^a-z0-9]/gi, "").toLowerCase().slice(0, 20)}_${randomBytes(4).toString("hex")}`;
+  const schema = `t_${(options.label ?? "test")
+    .replace(/[^a-z0-9]/gi, "")
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(4).toString("hex")}`;
   const connection = { ...admin, database: TEST_DATABASE };
   const pool = new pg.Pool({ ...connection, max: 3, options: `-c search_path="${schema}"` });
   await pool.query(`CREATE SCHEMA "${schema}"`);
   if (options.migrationsDir && existsSync(options.migrationsDir)) {
-    const dirs = readdirSync(options.migrationsDir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
-    for (const dir of dirs) await pool.query(readFileSync(path.join(options.migrationsDir, dir, "migration.sql"), "utf8").replace(/CREATE SCHEMA IF NOT EXISTS "public";/g, ""));
+    const dirs = readdirSync(options.migrationsDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name)
+      .sort();
+    for (const dir of dirs)
+      await pool.query(readFileSync(path.join(options.migrationsDir, dir, "migration.sql"), "utf8").replace(/CREATE SCHEMA IF NOT EXISTS "public";/g, ""));
   }
   if (options.sql) await pool.query(options.sql);
   const user = encodeURIComponent(admin.user) + (admin.password ? `:${encodeURIComponent(admin.password)}` : "");

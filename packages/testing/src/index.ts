@@ -1,5 +1,17 @@
 export { createTestSchema, TEST_DATABASE, type PostgresServer, type TestSchema } from "./database.ts";
-export { freePort, startCuttableLink, startTcpBalancer, startThrowawayKafka, startThrowawayPostgres, startThrowawayRedis, type CuttableLink, type TcpBalancer, type ThrowawayKafka, type ThrowawayPostgres, type ThrowawayRedis } from "./throwaway.ts";
+export {
+  freePort,
+  startCuttableLink,
+  startTcpBalancer,
+  startThrowawayKafka,
+  startThrowawayPostgres,
+  startThrowawayRedis,
+  type CuttableLink,
+  type TcpBalancer,
+  type ThrowawayKafka,
+  type ThrowawayPostgres,
+  type ThrowawayRedis,
+} from "./throwaway.ts";
 export { EventProbe, uniqueTopicPrefix, testInfra, type ReceivedEvent } from "./kafka.ts";
 export { eventually } from "./eventually.ts";
 export { signToken, signServiceToken, authHeadersFor, testJwt, type TokenOverrides } from "./tokens.ts";

@@ -51,10 +51,18 @@ export class EventProbe {
   }
 
   of<E extends EventName>(event: E, filter: (p: EventPayloads[E]) => boolean = () => true): EventPayloads[E][] {
-    return this.received.filter((r) => r.event === event).map((r) => r.payload as EventPayloads[E]).filter(filter);
+    return this.received
+      .filter((r) => r.event === event)
+      .map((r) => r.payload as EventPayloads[E])
+      .filter(filter);
   }
 
-  async waitFor<E extends EventName>(event: E, filter: (p: EventPayloads[E]) => boolean = () => true, count = 1, timeoutMs = 20_000): Promise<EventPayloads[E][]> {
+  async waitFor<E extends EventName>(
+    event: E,
+    filter: (p: EventPayloads[E]) => boolean = () => true,
+    count = 1,
+    timeoutMs = 20_000,
+  ): Promise<EventPayloads[E][]> {
     await eventually(() => {
       if (this.of(event, filter).length < count) throw new Error(`waiting for ${count} ${event}, have ${this.of(event, filter).length}`);
     }, timeoutMs);

@@ -11,7 +11,10 @@ export class TestEventPublisher {
   ) {}
 
   static async connect(topicPrefix: string, logger: Logger): Promise<TestEventPublisher> {
-    const publisher = new EventPublisher(createKafka(`test-publisher-${topicPrefix}`, testInfra.brokers, logger), EventCodec.forUrl(testInfra.registryUrl, topicPrefix));
+    const publisher = new EventPublisher(
+      createKafka(`test-publisher-${topicPrefix}`, testInfra.brokers, logger),
+      EventCodec.forUrl(testInfra.registryUrl, topicPrefix),
+    );
     await publisher.connect();
     return new TestEventPublisher(publisher, topicPrefix);
   }

@@ -34,7 +34,12 @@ class Restartable {
 
   start(): void {
     const log = createWriteStream(this.logFile, { flags: "a" });
-    const child = spawn(this.command, this.args, { stdio: ["ignore", "pipe", "pipe"], uid: this.options.uid, gid: this.options.gid, env: this.options.env ?? process.env });
+    const child = spawn(this.command, this.args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      uid: this.options.uid,
+      gid: this.options.gid,
+      env: this.options.env ?? process.env,
+    });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
     this.child = child;
@@ -84,24 +89,51 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
   const dataDir = path.join(dir, "data");
   const port = await freePort();
   const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? { uid: Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout), gid: Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout) } : {};
+  const owner = asRoot
+    ? {
+        uid: Number(spawnSync("id", ["-u", "postgres"], { encoding: "utf8" }).stdout),
+        gid: Number(spawnSync("id", ["-g", "postgres"], { encoding: "utf8" }).stdout),
+      }
+    : {};
   if (asRoot) chownSync(dir, owner.uid!, owner.gid!);
   const bin = postgresBin();
-  const init = spawnSync(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"], { encoding: "utf8", ...owner });
+  const init = spawnSync(path.join(bin, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"], {
+    encoding: "utf8",
+    ...owner,
+  });
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const server = new Restartable(
     "postgres",
     path.join(bin, "postgres"),
-    ["-D", dataDir, "-p", String(port), "-k", dir, "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off", "-c", "full_page_writes=off"],
+    [
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      "-k",
+      dir,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=200",
+      "-c",
+      "fsync=off",
+      "-c",
+      "full_page_writes=off",
+    ],
     path.join(dir, "postgres.log"),
     owner,
   );
   const answers = () =>
-    eventually(async () => {
-      const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres", connectionTimeoutMillis: 1_000 });
-      await client.connect();
-      await client.end();
-    }, 30_000, 200).catch((error: Error) => {
+    eventually(
+      async () => {
+        const client = new pg.Client({ host: "127.0.0.1", port, user: "postgres", database: "postgres", connectionTimeoutMillis: 1_000 });
+        await client.connect();
+        await client.end();
+      },
+      30_000,
+      200,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${server.logTail()}`);
     });
   server.start();
@@ -114,11 +146,15 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     restart: async () => {
       await server.stop("SIGKILL");
       // Backends of a killed postmaster notice it and exit; until then the data folder is in use.
-      await eventually(async () => {
-        server.start();
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        if (!server.running) throw new Error("postgres did not start yet (old backends still exiting)");
-      }, 30_000, 500);
+      await eventually(
+        async () => {
+          server.start();
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          if (!server.running) throw new Error("postgres did not start yet (old backends still exiting)");
+        },
+        30_000,
+        500,
+      );
       await answers();
     },
     stop: async () => {
@@ -165,7 +201,10 @@ export async function startThrowawayKafka(options: { libsDir: string }): Promise
     ].join("\n"),
   );
   const log4j = path.join(dir, "log4j2.properties");
-  writeFileSync(log4j, "status = error\nappender.console.type = Console\nappender.console.name = console\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = WARN\nrootLogger.appenderRef.console.ref = console\n");
+  writeFileSync(
+    log4j,
+    "status = error\nappender.console.type = Console\nappender.console.name = console\nappender.console.layout.type = PatternLayout\nappender.console.layout.pattern = [%d] %p %m (%c)%n\nrootLogger.level = WARN\nrootLogger.appenderRef.console.ref = console\n",
+  );
   const classpath = `${options.libsDir}/*`;
   const java = (args: string[]) => spawnSync("java", ["-cp", classpath, `-Dlog4j2.configurationFile=${log4j}`, ...args], { encoding: "utf8" });
   const id = java(["kafka.tools.StorageTool", "random-uuid"]);
@@ -175,20 +214,35 @@ export async function startThrowawayKafka(options: { libsDir: string }): Promise
   const broker = new Restartable(
     "kafka",
     "java",
-    ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true", `-Dlog4j2.configurationFile=${log4j}`, "-cp", classpath, "kafka.Kafka", properties],
+    [
+      "-Xms128m",
+      "-Xmx512m",
+      "-XX:+UseSerialGC",
+      "-XX:TieredStopAtLevel=1",
+      "-Djava.awt.headless=true",
+      `-Dlog4j2.configurationFile=${log4j}`,
+      "-cp",
+      classpath,
+      "kafka.Kafka",
+      properties,
+    ],
     path.join(dir, "kafka.log"),
   );
   const answers = async () => {
     const { Kafka, logLevel } = await import("kafkajs");
-    await eventually(async () => {
-      const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
-      try {
-        await admin.connect();
-        await admin.describeCluster();
-      } finally {
-        await admin.disconnect().catch(() => undefined);
-      }
-    }, 90_000, 300).catch((error: Error) => {
+    await eventually(
+      async () => {
+        const admin = new Kafka({ brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+        try {
+          await admin.connect();
+          await admin.describeCluster();
+        } finally {
+          await admin.disconnect().catch(() => undefined);
+        }
+      },
+      90_000,
+      300,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${broker.logTail()}`);
     });
   };
@@ -217,7 +271,12 @@ export interface ThrowawayRedis extends ThrowawayServer {
 export async function startThrowawayRedis(): Promise<ThrowawayRedis> {
   const dir = mkdtempSync(path.join(tmpdir(), "shop-redis-"));
   const port = await freePort();
-  const server = new Restartable("redis", "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], path.join(dir, "redis.log"));
+  const server = new Restartable(
+    "redis",
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+    path.join(dir, "redis.log"),
+  );
   const answers = () =>
     eventually(
       () =>

@@ -71,8 +71,11 @@ const memo = (key: string, sign: () => Promise<string>) => {
 export async function authHeadersFor(path: string, caller = "order"): Promise<Record<string, string>> {
   const user = USER_PATH.exec(path);
   const userId = user && safeDecode(user[1]!);
-  if (userId && VALID_USER_ID.test(userId)) return { authorization: `Bearer ${await memo(`user:${userId}`, () => signToken({ sub: userId, expiresIn: MEMO_LIFETIME }))}` };
-  if (userId || path.startsWith("/api/v1/admin/")) return { authorization: `Bearer ${await memo("admin", () => signToken({ sub: "test-admin", roles: ["admin"], expiresIn: MEMO_LIFETIME }))}` };
-  if (path.startsWith("/internal/")) return { authorization: `Bearer ${await memo(`service:${caller}`, () => signServiceToken(caller, { expiresIn: MEMO_LIFETIME }))}` };
+  if (userId && VALID_USER_ID.test(userId))
+    return { authorization: `Bearer ${await memo(`user:${userId}`, () => signToken({ sub: userId, expiresIn: MEMO_LIFETIME }))}` };
+  if (userId || path.startsWith("/api/v1/admin/"))
+    return { authorization: `Bearer ${await memo("admin", () => signToken({ sub: "test-admin", roles: ["admin"], expiresIn: MEMO_LIFETIME }))}` };
+  if (path.startsWith("/internal/"))
+    return { authorization: `Bearer ${await memo(`service:${caller}`, () => signServiceToken(caller, { expiresIn: MEMO_LIFETIME }))}` };
   return {};
 }

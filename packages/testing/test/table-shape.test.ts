@@ -25,7 +25,9 @@ test("given two copies created alike, when compared, then there is no difference
 test("given a copy whose column lost its default, when compared, then the column is reported", () => {
   const copy = outbox();
   copy.columns[2] = { ...copy.columns[2]!, default: null };
-  expect(diffTableShapes(expected(), { outbox_events: copy })).toEqual([expect.stringMatching(/^outbox_events: column headers differs: .*"default":"'\{\}'::jsonb".*"default":null/)]);
+  expect(diffTableShapes(expected(), { outbox_events: copy })).toEqual([
+    expect.stringMatching(/^outbox_events: column headers differs: .*"default":"'\{\}'::jsonb".*"default":null/),
+  ]);
 });
 
 test("given a copy with a nullable column of another type, when compared, then both are in the report", () => {
@@ -44,7 +46,10 @@ test("given a copy with the unique index as a unique constraint, when compared, 
 
 test("given a copy missing an index and with an extra one, when compared, then both are reported", () => {
   const copy = outbox();
-  copy.indexes = [copy.indexes[1]!, { name: "outbox_events_created_at_idx", definition: "CREATE INDEX outbox_events_created_at_idx ON outbox_events USING btree (created_at)" }];
+  copy.indexes = [
+    copy.indexes[1]!,
+    { name: "outbox_events_created_at_idx", definition: "CREATE INDEX outbox_events_created_at_idx ON outbox_events USING btree (created_at)" },
+  ];
   expect(diffTableShapes(expected(), { outbox_events: copy })).toEqual([
     expect.stringContaining("index outbox_events_event_id_key is missing"),
     expect.stringContaining("index outbox_events_created_at_idx is not expected"),
@@ -54,7 +59,9 @@ test("given a copy missing an index and with an extra one, when compared, then b
 test("given a copy with the same columns in another order, when compared, then the order is reported", () => {
   const copy = outbox();
   copy.columns.reverse();
-  expect(diffTableShapes(expected(), { outbox_events: copy })).toEqual(["outbox_events: column order differs: expected (id, event_id, headers), got (headers, event_id, id)"]);
+  expect(diffTableShapes(expected(), { outbox_events: copy })).toEqual([
+    "outbox_events: column order differs: expected (id, event_id, headers), got (headers, event_id, id)",
+  ]);
 });
 
 test("given a schema without the table, or with one not expected, when compared, then the table is reported", () => {

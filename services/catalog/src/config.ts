@@ -11,7 +11,10 @@ export const catalogConfigSchema = baseConfigSchema.extend({
   /** Insert the demo products at start when the catalog is empty. */
   SEED_DEMO_DATA: configFields.bool(false),
   /** Before every Redis key; empty means TOPIC_PREFIX, so environments sharing a Redis stay apart. */
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9._:-]*$/).default(""),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]*$/)
+    .default(""),
   /** How long a cached product may be served: bounds how old a shown stock can be (contract: 1 s). */
   PRODUCT_CACHE_TTL_MS: configFields.millis(500, { min: 1, max: 1000 }),
   /** How long a computed top-sellers ranking is served before it is merged again. */

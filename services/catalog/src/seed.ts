@@ -10,7 +10,10 @@ import { seedDemoCatalog } from "./domain/seeding.ts";
  * Inserts the demo products (`src/domain/demo-products.ts`) into an empty catalog; does nothing
  * if any product exists. Returns how many were inserted. Needs the migrations applied.
  */
-export async function seedCatalogDatabase(config: CatalogConfig = loadCatalogConfig(), logger: Logger = createLogger("catalog-seed", config.LOG_LEVEL)): Promise<number> {
+export async function seedCatalogDatabase(
+  config: CatalogConfig = loadCatalogConfig(),
+  logger: Logger = createLogger("catalog-seed", config.LOG_LEVEL),
+): Promise<number> {
   const database = parseDatabaseUrl(config.DATABASE_URL);
   const pool = createSqlPool(database, { size: 1, name: "catalog-seed", logger });
   try {

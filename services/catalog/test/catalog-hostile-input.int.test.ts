@@ -15,7 +15,14 @@ let catalog: RunningCatalog;
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "catalog-hostile" });
   catalog = await start(
-    loadCatalogConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", DB_POOL_SIZE: "5", REDIS_URL: redisUrl, REDIS_KEY_PREFIX: uniqueTopicPrefix("cathostile") }),
+    loadCatalogConfig({
+      DATABASE_URL: db.databaseUrl,
+      PORT: "0",
+      EVENTS_ENABLED: "false",
+      DB_POOL_SIZE: "5",
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: uniqueTopicPrefix("cathostile"),
+    }),
     silentLogger,
   );
 });
@@ -40,7 +47,14 @@ async function call(method: string, path: string, body?: string): Promise<Answer
 function expectProblem(answer: Answer, status: number, code: string, fields: string[]) {
   expect(answer.status).toBe(status);
   expect(answer.contentType).toContain("application/problem+json");
-  expect(answer.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String), traceId: expect.any(String) });
+  expect(answer.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+    traceId: expect.any(String),
+  });
   expect((answer.body.errors as { field: string }[]).map((e) => e.field)).toEqual(fields);
 }
 

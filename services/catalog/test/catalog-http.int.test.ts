@@ -18,7 +18,14 @@ let redis: Redis;
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "catalog-http" });
   catalog = await start(
-    loadCatalogConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", DB_POOL_SIZE: "20", REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix }),
+    loadCatalogConfig({
+      DATABASE_URL: db.databaseUrl,
+      PORT: "0",
+      EVENTS_ENABLED: "false",
+      DB_POOL_SIZE: "20",
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+    }),
     silentLogger,
   );
   redis = new Redis(redisUrl);
@@ -66,7 +73,14 @@ function expectProblem(answer: Answer, status: number, code: string) {
 }
 
 function balanceDebited(orderId: string, items: { productId: string; quantity: number }[]): BalanceDebited {
-  return { eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId, userId: "http-user", amount: 1000, items: items.map((i) => ({ ...i, unitPrice: 1000 })) };
+  return {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    orderId,
+    userId: "http-user",
+    amount: 1000,
+    items: items.map((i) => ({ ...i, unitPrice: 1000 })),
+  };
 }
 
 test("an admin creates a product; it reads back by id with an id of the documented form", async () => {
@@ -255,7 +269,16 @@ test("a read right after a reservation or a release commits shows the new stock,
     const debited = balanceDebited(randomUUID(), [{ productId: product.id, quantity: 1 }]);
     await catalog.saga.handle("BalanceDebited", [debited]);
     expect((await getProduct(product.id)).body.stock).toBe(before - 1);
-    await catalog.saga.handle("OrderFailed", [{ eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId: debited.orderId, userId: debited.userId, failureCode: "TIMEOUT", userCouponId: null }]);
+    await catalog.saga.handle("OrderFailed", [
+      {
+        eventId: randomUUID(),
+        occurredAt: new Date().toISOString(),
+        orderId: debited.orderId,
+        userId: debited.userId,
+        failureCode: "TIMEOUT",
+        userCouponId: null,
+      },
+    ]);
     expect((await getProduct(product.id)).body.stock).toBe(before);
   }
 });
@@ -301,7 +324,13 @@ test.each([
 test("the quote is not part of the public API document", async () => {
   const doc = await call("GET", "/openapi.json");
   expect(doc.body.openapi).toBe("3.1.0");
-  expect(Object.keys(doc.body.paths).sort()).toEqual(["/api/v1/admin/products", "/api/v1/admin/products/{productId}", "/api/v1/products", "/api/v1/products/top", "/api/v1/products/{productId}"]);
+  expect(Object.keys(doc.body.paths).sort()).toEqual([
+    "/api/v1/admin/products",
+    "/api/v1/admin/products/{productId}",
+    "/api/v1/products",
+    "/api/v1/products/top",
+    "/api/v1/products/{productId}",
+  ]);
 });
 
 test("top sellers without any sale is an empty list over the documented window", async () => {

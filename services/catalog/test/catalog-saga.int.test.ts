@@ -17,7 +17,14 @@ let publisher: EventPublisher;
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "catalog-saga" });
   catalog = await start(
-    loadCatalogConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", TOPIC_PREFIX: prefix, LOG_LEVEL: "error", DB_POOL_SIZE: "10", REDIS_URL: "redis://127.0.0.1:6379/11" }),
+    loadCatalogConfig({
+      DATABASE_URL: db.databaseUrl,
+      PORT: "0",
+      TOPIC_PREFIX: prefix,
+      LOG_LEVEL: "error",
+      DB_POOL_SIZE: "10",
+      REDIS_URL: "redis://127.0.0.1:6379/11",
+    }),
     silentLogger,
   );
   probe = await EventProbe.start(["StockReserved", "StockReservationFailed"], prefix, silentLogger);
@@ -40,7 +47,8 @@ async function newProduct(stock: number, name = "재고 테스트 상품"): Prom
 }
 
 const stockOf = async (productId: string) => (await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [productId]))[0]!.stock;
-const reservation = async (orderId: string) => (await db.query<{ status: string }>("SELECT status FROM stock_reservations WHERE order_id = $1", [orderId]))[0]?.status;
+const reservation = async (orderId: string) =>
+  (await db.query<{ status: string }>("SELECT status FROM stock_reservations WHERE order_id = $1", [orderId]))[0]?.status;
 const handled = async (eventId: string) => (await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).length === 1;
 
 /** Test data builders: saga events with any part overridden. */
@@ -98,12 +106,17 @@ test("200 concurrent one-unit orders for 10 units: exactly 10 reserved, 190 refu
   for (const f of failed) expect(f).toMatchObject({ reason: "OUT_OF_STOCK", productId, userId: "saga-user" });
   expect(reserved[0]).toMatchObject({ userId: "saga-user", amount: 1_000, items: [{ productId, quantity: 1, unitPrice: 1_000 }] });
   expect(await stockOf(productId)).toBe(0);
-  const statuses = await db.query<{ status: string; n: string }>("SELECT status, count(*)::text AS n FROM stock_reservations WHERE order_id = ANY($1) GROUP BY status ORDER BY status", [[...ids]]);
+  const statuses = await db.query<{ status: string; n: string }>(
+    "SELECT status, count(*)::text AS n FROM stock_reservations WHERE order_id = ANY($1) GROUP BY status ORDER BY status",
+    [[...ids]],
+  );
   expect(statuses).toEqual([
     { status: "RESERVED", n: "10" },
     { status: "REJECTED", n: "190" },
   ]);
-  const [holding] = await db.query<{ held: string }>("SELECT coalesce(sum(quantity), 0)::text AS held FROM stock_reservation_items WHERE product_id = $1", [productId]);
+  const [holding] = await db.query<{ held: string }>("SELECT coalesce(sum(quantity), 0)::text AS held FROM stock_reservation_items WHERE product_id = $1", [
+    productId,
+  ]);
   expect(Number(holding!.held)).toBe(10); // initial stock = current stock + units held
   // The hot product did not hold up the other one.
   await eventually(async () => expect(await stockOf(bystander)).toBe(980), 20_000);

@@ -76,7 +76,9 @@ async function run(tasks: (() => Promise<unknown>)[], concurrency: number): Prom
 }
 
 const summary = (label: string, { latencies, wallMs }: Run) =>
-  console.log(`${label.padEnd(58)} n=${latencies.length} ${Math.round((latencies.length / wallMs) * 1000)}/s p50=${percentile(latencies, 50).toFixed(1)}ms p99=${percentile(latencies, 99).toFixed(1)}ms`);
+  console.log(
+    `${label.padEnd(58)} n=${latencies.length} ${Math.round((latencies.length / wallMs) * 1000)}/s p50=${percentile(latencies, 50).toFixed(1)}ms p99=${percentile(latencies, 99).toFixed(1)}ms`,
+  );
 
 type StockSaga = ReturnType<typeof sagaOver>;
 
@@ -87,10 +89,22 @@ async function contention(label: string, saga: StockSaga) {
   const hot = (await catalog.createProduct({ name: "hot", price: 1000, stock: 300 })).id;
   const others = await Promise.all(Array.from({ length: 300 }, (_, i) => catalog.createProduct({ name: `other ${i}`, price: 1000, stock: 10 })));
   // Unrelated products alone, as a baseline.
-  summary(`${label}: 300 orders of 300 distinct products, alone`, await run(others.map((p) => reserve(saga, p.id)), 8));
+  summary(
+    `${label}: 300 orders of 300 distinct products, alone`,
+    await run(
+      others.map((p) => reserve(saga, p.id)),
+      8,
+    ),
+  );
   // The same unrelated products ordered again while 600 orders fight over the hot one (300 units).
-  const hotRun = run(Array.from({ length: 600 }, () => reserve(saga, hot)), 8);
-  const beside = await run(others.map((p) => reserve(saga, p.id)), 8);
+  const hotRun = run(
+    Array.from({ length: 600 }, () => reserve(saga, hot)),
+    8,
+  );
+  const beside = await run(
+    others.map((p) => reserve(saga, p.id)),
+    8,
+  );
   summary(`${label}: 600 orders of one hot product (300 units)`, await hotRun);
   summary(`${label}: 300 unrelated orders beside the hot product`, beside);
   const [row] = await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [hot]);
@@ -100,8 +114,15 @@ async function contention(label: string, saga: StockSaga) {
 /** Orders of one hot product arriving as full partition batches: one transaction per 100 orders. */
 async function batches(saga: StockSaga) {
   const hot = (await catalog.createProduct({ name: "hot, batched", price: 1000, stock: 3_000 })).id;
-  const batchOf100 = () => saga.handle("BalanceDebited", Array.from({ length: 100 }, () => debit(hot)));
-  const result = await run(Array.from({ length: 60 }, () => batchOf100), 6);
+  const batchOf100 = () =>
+    saga.handle(
+      "BalanceDebited",
+      Array.from({ length: 100 }, () => debit(hot)),
+    );
+  const result = await run(
+    Array.from({ length: 60 }, () => batchOf100),
+    6,
+  );
   summary("batches of 100 orders of one hot product (3000 units)", result);
   console.log(`batched: ${Math.round((6_000 / result.wallMs) * 1000)} orders/s`);
   const [row] = await db.query<{ stock: number }>("SELECT stock FROM products WHERE id = $1", [hot]);
@@ -111,8 +132,20 @@ async function batches(saga: StockSaga) {
 async function cacheReads() {
   const product = await catalog.createProduct({ name: "cached", price: 1000, stock: 10 });
   const reads = 20_000;
-  summary("product read through the cache (500 ms TTL)", await run(Array.from({ length: reads }, () => () => catalog.getProduct(product.id)), 50));
-  summary("product read from PostgreSQL only", await run(Array.from({ length: reads }, () => () => store.findProduct(product.id)), 50));
+  summary(
+    "product read through the cache (500 ms TTL)",
+    await run(
+      Array.from({ length: reads }, () => () => catalog.getProduct(product.id)),
+      50,
+    ),
+  );
+  summary(
+    "product read from PostgreSQL only",
+    await run(
+      Array.from({ length: reads }, () => () => store.findProduct(product.id)),
+      50,
+    ),
+  );
 }
 
 try {

@@ -29,7 +29,14 @@ describe("invalidLinesReason", () => {
   test.each([
     ["no lines", [], "no items"],
     ["a zero quantity", [{ productId: "p_a", quantity: 0 }], "p_a"],
-    ["a negative quantity", [{ productId: "p_a", quantity: 1 }, { productId: "p_b", quantity: -2 }], "p_b"],
+    [
+      "a negative quantity",
+      [
+        { productId: "p_a", quantity: 1 },
+        { productId: "p_b", quantity: -2 },
+      ],
+      "p_b",
+    ],
     ["a fraction", [{ productId: "p_c", quantity: 1.5 }], "p_c"],
   ])("refuses %s", (_label, lines, mention) => {
     expect(invalidLinesReason(lines)).toContain(mention);

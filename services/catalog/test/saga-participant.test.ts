@@ -19,11 +19,18 @@ function when<E extends "BalanceDebited" | "OrderFailed" | "OrderCompleted">(sta
   let ids = 0;
   const context: DecisionContext = { now: NOW, newId: () => `id-${++ids}` };
   const reaction = stockParticipant.reactions[type as EventName]!;
-  return foldDecisions(state, events, (current, event) => reaction.decide(current, event as never, context), (current, effect) => stockParticipant.evolve(current, effect));
+  return foldDecisions(
+    state,
+    events,
+    (current, event) => reaction.decide(current, event as never, context),
+    (current, effect) => stockParticipant.evolve(current, effect),
+  );
 }
 
-const items = (...lines: [productId: string, quantity: number][]): SagaItem[] => lines.map(([productId, quantity]) => ({ productId, quantity, unitPrice: 1_000 }));
-const debited = (lines: [string, number][], overrides: Partial<BalanceDebited> = {}) => build.balanceDebited({ items: items(...lines), amount: 1_000, ...overrides });
+const items = (...lines: [productId: string, quantity: number][]): SagaItem[] =>
+  lines.map(([productId, quantity]) => ({ productId, quantity, unitPrice: 1_000 }));
+const debited = (lines: [string, number][], overrides: Partial<BalanceDebited> = {}) =>
+  build.balanceDebited({ items: items(...lines), amount: 1_000, ...overrides });
 const completed = (orderId: string, lines: [string, number][], completedAt = NOW.toISOString()): OrderCompleted =>
   build.orderCompleted({ orderId, completedAt, items: items(...lines).map((i) => ({ ...i, name: "상품" })) });
 
@@ -37,9 +44,19 @@ test("the inbox scopes keep the names events were claimed under before the kit",
 
 describe("BalanceDebited", () => {
   test("given enough stock, every line is taken and StockReserved answers with the event's amount and items", () => {
-    const event = debited([["p_b", 2], ["p_a", 1], ["p_b", 3]], { amount: 6_000 });
+    const event = debited(
+      [
+        ["p_b", 2],
+        ["p_a", 1],
+        ["p_b", 3],
+      ],
+      { amount: 6_000 },
+    );
     const then = when(given({ p_a: 10, p_b: 10 }), "BalanceDebited", [event]);
-    const lines = [{ productId: "p_a", quantity: 1 }, { productId: "p_b", quantity: 5 }];
+    const lines = [
+      { productId: "p_a", quantity: 1 },
+      { productId: "p_b", quantity: 5 },
+    ];
     expect(then.effects).toEqual([{ kind: "reserved", reservation: { orderId: event.orderId, userId: event.userId, status: "RESERVED", items: lines } }]);
     expect(then.publish).toEqual([
       {
@@ -59,7 +76,11 @@ describe("BalanceDebited", () => {
   });
 
   test("given one line short, nothing is taken and StockReservationFailed names that product", () => {
-    const event = debited([["p_a", 3], ["p_b", 2], ["p_c", 4]]);
+    const event = debited([
+      ["p_a", 3],
+      ["p_b", 2],
+      ["p_c", 4],
+    ]);
     const then = when(given({ p_a: 50, p_b: 1, p_c: 50 }), "BalanceDebited", [event]);
     expect(then.effects).toEqual([{ kind: "rejected", reservation: { orderId: event.orderId, userId: event.userId, status: "REJECTED", items: [] } }]);
     expect(then.publish).toEqual([
@@ -67,8 +88,13 @@ describe("BalanceDebited", () => {
         type: "StockReservationFailed",
         key: event.orderId,
         payload: {
-          eventId: "id-1", occurredAt: NOW.toISOString(), orderId: event.orderId, userId: event.userId,
-          reason: "OUT_OF_STOCK", detail: "not enough stock of product p_b", productId: "p_b",
+          eventId: "id-1",
+          occurredAt: NOW.toISOString(),
+          orderId: event.orderId,
+          userId: event.userId,
+          reason: "OUT_OF_STOCK",
+          detail: "not enough stock of product p_b",
+          productId: "p_b",
         },
       },
     ]);
@@ -76,18 +102,33 @@ describe("BalanceDebited", () => {
   });
 
   test("given two lines short, the refusal names the first in product-id order", () => {
-    const then = when(given({ p_a: 0, p_b: 0 }), "BalanceDebited", [debited([["p_b", 1], ["p_a", 1]])]);
+    const then = when(given({ p_a: 0, p_b: 0 }), "BalanceDebited", [
+      debited([
+        ["p_b", 1],
+        ["p_a", 1],
+      ]),
+    ]);
     expect(then.publish[0]!.payload).toMatchObject({ reason: "OUT_OF_STOCK", productId: "p_a" });
   });
 
   test("given the same product on two lines, their sum is what must be in stock", () => {
-    const then = when(given({ p_a: 4 }), "BalanceDebited", [debited([["p_a", 2], ["p_a", 3]])]);
+    const then = when(given({ p_a: 4 }), "BalanceDebited", [
+      debited([
+        ["p_a", 2],
+        ["p_a", 3],
+      ]),
+    ]);
     expect(then.effects.map((e) => e.kind)).toEqual(["rejected"]);
     expect(then.publish[0]!.payload).toMatchObject({ reason: "OUT_OF_STOCK", productId: "p_a" });
   });
 
   test("given an unknown product, the order is refused as OUT_OF_STOCK saying it does not exist", () => {
-    const then = when(given({ p_a: 5 }), "BalanceDebited", [debited([["p_a", 1], ["p_unknown", 1]])]);
+    const then = when(given({ p_a: 5 }), "BalanceDebited", [
+      debited([
+        ["p_a", 1],
+        ["p_unknown", 1],
+      ]),
+    ]);
     expect(then.publish[0]!.payload).toMatchObject({ reason: "OUT_OF_STOCK", productId: "p_unknown", detail: "product p_unknown does not exist" });
     expect(then.state.stock.get("p_a")).toBe(5);
   });
@@ -104,13 +145,16 @@ describe("BalanceDebited", () => {
     expect(Object.fromEntries(then.state.stock)).toEqual({ p_a: 10, p_b: 10 });
   });
 
-  test.each(["CANCELLED", "RESERVED", "REJECTED", "RELEASED", "COMMITTED"] as const)("given a %s record (a tombstone, or handled already), nothing is taken or answered", (status) => {
-    const event = debited([["p_a", 1]]);
-    const then = when(given({ p_a: 10 }, [reservation(event.orderId, status)]), "BalanceDebited", [event]);
-    expect(then.effects).toEqual([]);
-    expect(then.publish).toEqual([]);
-    expect(then.state.stock.get("p_a")).toBe(10);
-  });
+  test.each(["CANCELLED", "RESERVED", "REJECTED", "RELEASED", "COMMITTED"] as const)(
+    "given a %s record (a tombstone, or handled already), nothing is taken or answered",
+    (status) => {
+      const event = debited([["p_a", 1]]);
+      const then = when(given({ p_a: 10 }, [reservation(event.orderId, status)]), "BalanceDebited", [event]);
+      expect(then.effects).toEqual([]);
+      expect(then.publish).toEqual([]);
+      expect(then.state.stock.get("p_a")).toBe(10);
+    },
+  );
 
   test("given the same order twice in one batch (a second debit under a new event id), it is reserved once", () => {
     const event = debited([["p_a", 2]]);
@@ -143,7 +187,10 @@ describe("BalanceDebited", () => {
 
 describe("OrderFailed", () => {
   test("given a RESERVED order, its lines go back to stock and it is RELEASED, with no answer", () => {
-    const held = reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 2 }, { productId: "p_b", quantity: 1 }]);
+    const held = reservation("o-1", "RESERVED", [
+      { productId: "p_a", quantity: 2 },
+      { productId: "p_b", quantity: 1 },
+    ]);
     const then = when(given({ p_a: 8, p_b: 0 }, [held]), "OrderFailed", [build.orderFailed({ orderId: "o-1" })]);
     expect(then.effects).toEqual([{ kind: "released", reservation: { ...held, status: "RELEASED" } }]);
     expect(then.publish).toEqual([]);
@@ -159,14 +206,19 @@ describe("OrderFailed", () => {
   });
 
   test.each(["COMMITTED", "REJECTED", "RELEASED", "CANCELLED"] as const)("given a %s order, nothing changes", (status) => {
-    const then = when(given({ p_a: 8 }, [reservation("o-1", status, [{ productId: "p_a", quantity: 2 }])]), "OrderFailed", [build.orderFailed({ orderId: "o-1" })]);
+    const then = when(given({ p_a: 8 }, [reservation("o-1", status, [{ productId: "p_a", quantity: 2 }])]), "OrderFailed", [
+      build.orderFailed({ orderId: "o-1" }),
+    ]);
     expect(then.effects).toEqual([]);
     expect(then.state.stock.get("p_a")).toBe(8);
   });
 
   test("given two failure notices of one order in one batch, the stock goes back once", () => {
     const held = reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 2 }]);
-    const then = when(given({ p_a: 8 }, [held]), "OrderFailed", [build.orderFailed({ orderId: "o-1" }), build.orderFailed({ orderId: "o-1", failureCode: "PAYMENT_FAILED" })]);
+    const then = when(given({ p_a: 8 }, [held]), "OrderFailed", [
+      build.orderFailed({ orderId: "o-1" }),
+      build.orderFailed({ orderId: "o-1", failureCode: "PAYMENT_FAILED" }),
+    ]);
     expect(then.effects.map((e) => e.kind)).toEqual(["released"]);
     expect(then.state.stock.get("p_a")).toBe(10);
   });
@@ -177,7 +229,10 @@ describe("OrderFailed", () => {
   });
 
   test("given two RESERVED orders of the same product failing in one batch, both give back", () => {
-    const state = given({ p_a: 0 }, [reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 2 }]), reservation("o-2", "RESERVED", [{ productId: "p_a", quantity: 3 }])]);
+    const state = given({ p_a: 0 }, [
+      reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 2 }]),
+      reservation("o-2", "RESERVED", [{ productId: "p_a", quantity: 3 }]),
+    ]);
     const then = when(state, "OrderFailed", [build.orderFailed({ orderId: "o-1" }), build.orderFailed({ orderId: "o-2" })]);
     expect(then.effects.map((e) => e.kind)).toEqual(["released", "released"]);
     expect(then.state.stock.get("p_a")).toBe(5);
@@ -218,7 +273,14 @@ describe("OrderCompleted", () => {
   });
 
   test("units of unknown products and non-positive quantities are not counted; repeated lines are summed", () => {
-    const then = when(given({ p_a: 8, p_b: 8 }), "OrderCompleted", [completed("o-1", [["p_b", 2], ["p_unknown", 5], ["p_a", 0], ["p_b", 1]])]);
+    const then = when(given({ p_a: 8, p_b: 8 }), "OrderCompleted", [
+      completed("o-1", [
+        ["p_b", 2],
+        ["p_unknown", 5],
+        ["p_a", 0],
+        ["p_b", 1],
+      ]),
+    ]);
     expect(then.effects[1]).toEqual({ kind: "sold", day: "2026-11-23", lines: [{ productId: "p_b", quantity: 3 }] });
   });
 
@@ -229,12 +291,18 @@ describe("OrderCompleted", () => {
 
   test("given the same order twice in one batch, it is committed and counted once", () => {
     const event = completed("o-1", [["p_a", 1]]);
-    const then = when(given({ p_a: 8 }, [reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 1 }])]), "OrderCompleted", [event, { ...event, eventId: "another" }]);
+    const then = when(given({ p_a: 8 }, [reservation("o-1", "RESERVED", [{ productId: "p_a", quantity: 1 }])]), "OrderCompleted", [
+      event,
+      { ...event, eventId: "another" },
+    ]);
     expect(then.effects.map((e) => e.kind)).toEqual(["committed", "sold"]);
   });
 
   test("a batch spanning two Seoul days counts each order on its own day", () => {
-    const then = when(given({ p_a: 8 }), "OrderCompleted", [completed("o-1", [["p_a", 1]], "2026-11-22T14:59:59.999Z"), completed("o-2", [["p_a", 2]], "2026-11-22T15:00:00.000Z")]);
+    const then = when(given({ p_a: 8 }), "OrderCompleted", [
+      completed("o-1", [["p_a", 1]], "2026-11-22T14:59:59.999Z"),
+      completed("o-2", [["p_a", 2]], "2026-11-22T15:00:00.000Z"),
+    ]);
     expect(then.effects.filter((e) => e.kind === "sold")).toEqual([
       { kind: "sold", day: "2026-11-22", lines: [{ productId: "p_a", quantity: 1 }] },
       { kind: "sold", day: "2026-11-23", lines: [{ productId: "p_a", quantity: 2 }] },

@@ -48,19 +48,35 @@ const send = <E extends EventName>(type: E, payload: EventPayloads[E]) =>
 function completed(completedAt: string, items: [productId: string, quantity: number][]): OrderCompleted {
   const lines = items.map(([productId, quantity]) => ({ productId, name: "상품", quantity, unitPrice: 1_000 }));
   const total = lines.reduce((s, l) => s + l.quantity * l.unitPrice, 0);
-  return { eventId: randomUUID(), orderId: randomUUID(), userId: "top-user", items: lines, subtotal: total, discountAmount: 0, totalAmount: total, paymentId: randomUUID(), completedAt };
+  return {
+    eventId: randomUUID(),
+    orderId: randomUUID(),
+    userId: "top-user",
+    items: lines,
+    subtotal: total,
+    discountAmount: 0,
+    totalAmount: total,
+    paymentId: randomUUID(),
+    completedAt,
+  };
 }
 
 async function top() {
   const response = await fetch(`${catalog.url}/api/v1/products/top`);
   expect(response.status).toBe(200);
-  return (await response.json()) as { from: string; to: string; items: { rank: number; productId: string; name: string; price: number; soldQuantity: number }[] };
+  return (await response.json()) as {
+    from: string;
+    to: string;
+    items: { rank: number; productId: string; name: string; price: number; soldQuantity: number }[];
+  };
 }
 
 const ranking = (items: { productId: string; soldQuantity: number }[]) => items.map((i) => [i.productId, i.soldQuantity]);
 
 test("the top sellers count the last three Seoul days, once per order, and survive a lost Redis", async () => {
-  const created = await Promise.all(Array.from({ length: 7 }, (_, i) => catalog.catalog.createProduct({ name: `인기 상품 ${i + 1}`, price: 1_000 * (i + 1), stock: 1_000 })));
+  const created = await Promise.all(
+    Array.from({ length: 7 }, (_, i) => catalog.catalog.createProduct({ name: `인기 상품 ${i + 1}`, price: 1_000 * (i + 1), stock: 1_000 })),
+  );
   // Named by id order, so that ties (broken by product id) are easy to read below.
   const sorted = created.sort((x, y) => (x.id < y.id ? -1 : 1));
   const [A, B, C, D, E, F, G] = sorted.map((p) => p.id) as [string, string, string, string, string, string, string];
@@ -71,9 +87,16 @@ test("the top sellers count the last three Seoul days, once per order, and survi
     completed("2026-11-19T05:00:00.000Z", [[G, 100]]), // 5 days ago: out
     completed("2026-11-20T14:59:59.999Z", [[F, 50]]), // 23:59:59.999 Seoul, 3 days ago: out
     completed("2026-11-20T15:00:00.000Z", [[A, 5]]), // 00:00 Seoul, 2 days ago: the first instant in
-    completed("2026-11-22T01:00:00.000Z", [[B, 3], [C, 4]]),
+    completed("2026-11-22T01:00:00.000Z", [
+      [B, 3],
+      [C, 4],
+    ]),
     todayForA,
-    completed("2026-11-23T14:59:59.999Z", [[D, 6], [E, 4], [F, 3]]), // 23:59:59.999 Seoul today: in
+    completed("2026-11-23T14:59:59.999Z", [
+      [D, 6],
+      [E, 4],
+      [F, 3],
+    ]), // 23:59:59.999 Seoul today: in
     completed("2026-11-23T15:00:00.000Z", [[G, 70]]), // tomorrow in Seoul: out
   ];
   for (const event of events) await send("OrderCompleted", event);
@@ -82,14 +105,36 @@ test("the top sellers count the last three Seoul days, once per order, and survi
   // A failed order never counts: reserve and release without completion.
   const failedOrder = randomUUID();
   const failedOrderEvents = [randomUUID(), randomUUID()];
-  await send("BalanceDebited", { eventId: failedOrderEvents[0]!, occurredAt: NOW.toISOString(), orderId: failedOrder, userId: "top-user", amount: 10_000, items: [{ productId: E, quantity: 10, unitPrice: 1_000 }] });
-  await send("OrderFailed", { eventId: failedOrderEvents[1]!, occurredAt: NOW.toISOString(), orderId: failedOrder, userId: "top-user", failureCode: "PAYMENT_FAILED", userCouponId: null });
+  await send("BalanceDebited", {
+    eventId: failedOrderEvents[0]!,
+    occurredAt: NOW.toISOString(),
+    orderId: failedOrder,
+    userId: "top-user",
+    amount: 10_000,
+    items: [{ productId: E, quantity: 10, unitPrice: 1_000 }],
+  });
+  await send("OrderFailed", {
+    eventId: failedOrderEvents[1]!,
+    occurredAt: NOW.toISOString(),
+    orderId: failedOrder,
+    userId: "top-user",
+    failureCode: "PAYMENT_FAILED",
+    userCouponId: null,
+  });
 
   // A 6 and D 6 tie (A first), C 4 and E 4 tie (C first), B 3 beats F 3 for the last place.
-  const expected = [[A, 6], [D, 6], [C, 4], [E, 4], [B, 3]];
+  const expected = [
+    [A, 6],
+    [D, 6],
+    [C, 4],
+    [E, 4],
+    [B, 3],
+  ];
   await eventually(async () => expect(ranking((await top()).items)).toEqual(expected), 20_000, 100);
   // Its two events travel on two topics: either order of arrival ends with no stock kept.
-  await eventually(async () => expect(await db.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = ANY($1)", [failedOrderEvents])).toEqual([{ n: 2 }]));
+  await eventually(async () =>
+    expect(await db.query("SELECT count(*)::int AS n FROM inbox_events WHERE event_id = ANY($1)", [failedOrderEvents])).toEqual([{ n: 2 }]),
+  );
   expect(["RELEASED", "CANCELLED"]).toContain((await db.query("SELECT status FROM stock_reservations WHERE order_id = $1", [failedOrder]))[0]!.status);
   expect(await db.query("SELECT stock FROM products WHERE id = $1", [E])).toEqual([{ stock: 1_000 }]);
   await new Promise((r) => setTimeout(r, 1_200)); // duplicates and the failed order had time to (not) count
@@ -120,10 +165,27 @@ test("the top sellers count the last three Seoul days, once per order, and survi
   // A completion after the rebuild counts once and shows within 5 s.
   const sent = performance.now();
   await send("OrderCompleted", completed("2026-11-22T03:00:00.000Z", [[C, 3]]));
-  await eventually(async () => expect(ranking((await top()).items)).toEqual([[C, 7], [A, 6], [D, 6], [E, 4], [B, 3]]), 5_000, 50);
+  await eventually(
+    async () =>
+      expect(ranking((await top()).items)).toEqual([
+        [C, 7],
+        [A, 6],
+        [D, 6],
+        [E, 4],
+        [B, 3],
+      ]),
+    5_000,
+    50,
+  );
   console.info(`[measure] an OrderCompleted showed in the top sellers ${Math.round(performance.now() - sent)} ms after it was published`);
   await new Promise((r) => setTimeout(r, 1_200));
-  expect(ranking((await top()).items)).toEqual([[C, 7], [A, 6], [D, 6], [E, 4], [B, 3]]);
+  expect(ranking((await top()).items)).toEqual([
+    [C, 7],
+    [A, 6],
+    [D, 6],
+    [E, 4],
+    [B, 3],
+  ]);
 });
 
 describe("the Redis ranking counts each committed sale exactly once, whatever the interleaving with a rebuild", () => {
@@ -152,10 +214,11 @@ describe("the Redis ranking counts each committed sale exactly once, whatever th
   });
 
   /** A committed sale; returns its marker for the (possibly late) report. */
-  const commitSale = (quantity: number) => store.transaction(async (tx) => {
-    await tx.addDailySales(day, [{ productId, quantity }]);
-    return tx.commitMarker();
-  });
+  const commitSale = (quantity: number) =>
+    store.transaction(async (tx) => {
+      await tx.addDailySales(day, [{ productId, quantity }]);
+      return tx.commitMarker();
+    });
 
   /** A sale whose transaction stays open until `commit()` is called. */
   function openSale(quantity: number) {

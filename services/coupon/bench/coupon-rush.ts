@@ -180,7 +180,11 @@ async function createCampaign(baseUrl: string, headers: Record<string, string>, 
 async function scrapeBreakdown(baseUrl: string): Promise<Record<string, number> | undefined> {
   try {
     const text = await (await fetch(`${baseUrl}/metrics`)).text();
-    const value = (pattern: RegExp) => text.split("\n").filter((l) => pattern.test(l)).reduce((s, l) => s + Number(l.split(" ").pop()), 0);
+    const value = (pattern: RegExp) =>
+      text
+        .split("\n")
+        .filter((l) => pattern.test(l))
+        .reduce((s, l) => s + Number(l.split(" ").pop()), 0);
     const batches = value(/^coupon_issue_batch_size_count /);
     const issued = value(/^coupon_issue_batch_size_sum /);
     const batchSeconds = value(/^coupon_issue_batch_seconds_sum\{/);
@@ -189,7 +193,14 @@ async function scrapeBreakdown(baseUrl: string): Promise<Record<string, number> 
     const httpCount = value(/^http_request_duration_seconds_count\{.*route="\/api\/v1\/users\/:userId\/coupons"/);
     const httpSeconds = value(/^http_request_duration_seconds_sum\{.*route="\/api\/v1\/users\/:userId\/coupons"/);
     if (!batches) return undefined;
-    const gauge = (name: string) => Number(text.split("\n").find((l) => l.startsWith(`${name} `))?.split(" ").pop() ?? Number.NaN);
+    const gauge = (name: string) =>
+      Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(`${name} `))
+          ?.split(" ")
+          .pop() ?? Number.NaN,
+      );
     return {
       // Event-loop delay since the previous scrape (prom-client resets it on every collection). Its
       // monitor samples with a 10 ms timer, and an idle loop reads 10 ms: that is subtracted.
@@ -224,7 +235,10 @@ export async function runCouponRush(options: CouponRushOptions = {}): Promise<Co
     const before = await scrapeBreakdown(baseUrl);
     const cpuBefore = service ? cpuMsOf(service.pid) : undefined;
     log(`issue: ${connections} connections for ${duration} s…`);
-    const issue = toResult("issue (every request a new coupon)", await fire({ url: baseUrl, connections, duration, headers, requests: issueRequests(bigCampaign, run) }));
+    const issue = toResult(
+      "issue (every request a new coupon)",
+      await fire({ url: baseUrl, connections, duration, headers, requests: issueRequests(bigCampaign, run) }),
+    );
     const cpuAfter = service ? cpuMsOf(service.pid) : undefined;
     const after = await scrapeBreakdown(baseUrl);
 
@@ -232,7 +246,10 @@ export async function runCouponRush(options: CouponRushOptions = {}): Promise<Co
     const rushCampaign = await createCampaign(baseUrl, headers, 1_000);
     log(`rush: 1,000 coupons, ${connections} connections for ${duration} s…`);
     const rushCpuBefore = service ? cpuMsOf(service.pid) : undefined;
-    const rush = toResult("rush (1,000 coupons, then SOLD_OUT)", await fire({ url: baseUrl, connections, duration, headers, requests: issueRequests(rushCampaign, `${run}r`) }));
+    const rush = toResult(
+      "rush (1,000 coupons, then SOLD_OUT)",
+      await fire({ url: baseUrl, connections, duration, headers, requests: issueRequests(rushCampaign, `${run}r`) }),
+    );
     const rushCpuAfter = service ? cpuMsOf(service.pid) : undefined;
 
     // 3. The shared http-kit stack alone (express, tracing, metrics) on the same service: no I/O.
@@ -252,7 +269,11 @@ export async function runCouponRush(options: CouponRushOptions = {}): Promise<Co
       before && after
         ? {
             groupCommits: after.groupCommits! - before.groupCommits!,
-            meanBatchSize: Math.round(((after.meanBatchSize! * after.groupCommits! - before.meanBatchSize! * before.groupCommits!) / (after.groupCommits! - before.groupCommits!)) * 10) / 10,
+            meanBatchSize:
+              Math.round(
+                ((after.meanBatchSize! * after.groupCommits! - before.meanBatchSize! * before.groupCommits!) / (after.groupCommits! - before.groupCommits!)) *
+                  10,
+              ) / 10,
             meanBatchMs: after.meanBatchMs!,
             meanAdmissionMs: after.meanAdmissionMs!,
             meanServerSideIssueMs: after.meanServerSideIssueMs!,
@@ -267,8 +288,12 @@ export async function runCouponRush(options: CouponRushOptions = {}): Promise<Co
       bare,
       issueToBareRatio: bare ? Math.round((issue.requestsPerSecond / bare.requestsPerSecond) * 1000) / 1000 : undefined,
       breakdown,
-      serviceCpuMsPerIssue: cpuBefore !== undefined && cpuAfter !== undefined && issue.total ? Math.round(((cpuAfter - cpuBefore) / issue.total) * 1000) / 1000 : undefined,
-      serviceCpuMsPerRushRequest: rushCpuBefore !== undefined && rushCpuAfter !== undefined && rush.total ? Math.round(((rushCpuAfter - rushCpuBefore) / rush.total) * 1000) / 1000 : undefined,
+      serviceCpuMsPerIssue:
+        cpuBefore !== undefined && cpuAfter !== undefined && issue.total ? Math.round(((cpuAfter - cpuBefore) / issue.total) * 1000) / 1000 : undefined,
+      serviceCpuMsPerRushRequest:
+        rushCpuBefore !== undefined && rushCpuAfter !== undefined && rush.total
+          ? Math.round(((rushCpuAfter - rushCpuBefore) / rush.total) * 1000) / 1000
+          : undefined,
     };
     printReport(report, log);
     return report;
@@ -288,7 +313,8 @@ function printReport(report: CouponRushReport, log: (line: string) => void): voi
   if (report.bare) log(row(report.bare));
   if (report.issueToBareRatio !== undefined) log(`issue / bare = ${report.issueToBareRatio}`);
   if (report.breakdown) log(`where the time goes (service metrics): ${JSON.stringify(report.breakdown)}`);
-  if (report.serviceCpuMsPerIssue !== undefined) log(`service CPU per request: issue ${report.serviceCpuMsPerIssue} ms, rush ${report.serviceCpuMsPerRushRequest} ms`);
+  if (report.serviceCpuMsPerIssue !== undefined)
+    log(`service CPU per request: issue ${report.serviceCpuMsPerIssue} ms, rush ${report.serviceCpuMsPerRushRequest} ms`);
 }
 
 /**
@@ -299,17 +325,28 @@ function printReport(report: CouponRushReport, log: (line: string) => void): voi
 export async function run(gatewayUrl: string, options: { seconds: number; connections: number }) {
   const { signToken } = await import("@shop/testing");
   const admin = await signToken({ sub: "bench-admin", roles: ["admin"] });
-  const report = await runCouponRush({ baseUrl: gatewayUrl, headers: { authorization: `Bearer ${admin}` }, durationSeconds: options.seconds, connections: options.connections, compareWithBare: false });
+  const report = await runCouponRush({
+    baseUrl: gatewayUrl,
+    headers: { authorization: `Bearer ${admin}` },
+    durationSeconds: options.seconds,
+    connections: options.connections,
+    compareWithBare: false,
+  });
   const shaped = (scenario: string, r: LoadResult, expected: string[]) => ({
     scenario,
     requestsPerSecond: r.requestsPerSecond,
     p50Ms: r.p50Ms,
     p99Ms: r.p99Ms,
-    non2xx: Object.entries(r.statuses).filter(([code]) => !code.startsWith("2") && !expected.includes(code)).reduce((sum, [, n]) => sum + n, 0),
+    non2xx: Object.entries(r.statuses)
+      .filter(([code]) => !code.startsWith("2") && !expected.includes(code))
+      .reduce((sum, [, n]) => sum + n, 0),
     errors: r.errors,
     total: r.total,
   });
-  return [shaped("POST issue coupon (gateway → coupon, new user each)", report.issue, []), shaped("coupon rush 1,000 (gateway → coupon, then 409)", report.rush, ["409"])];
+  return [
+    shaped("POST issue coupon (gateway → coupon, new user each)", report.issue, []),
+    shaped("coupon rush 1,000 (gateway → coupon, then 409)", report.rush, ["409"]),
+  ];
 }
 
 function parseArgs(argv: string[]): CouponRushOptions {

@@ -14,7 +14,10 @@ export const couponConfigSchema = baseConfigSchema.extend({
   /** Consume saga events and relay the outbox; off for an HTTP-only replica. */
   EVENTS_ENABLED: configFields.bool(true),
   /** Prefix of every Redis key of this service (tests give each run its own). */
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]*$/).default("coupon:"),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]*$/)
+    .default("coupon:"),
   /** Send the admission scripts of concurrent requests in one socket write (fewer syscalls per request). */
   REDIS_AUTO_PIPELINING: configFields.bool(true),
   /** Group commit: how long the first admitted request waits for others to share its INSERT. */

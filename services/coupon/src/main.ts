@@ -44,7 +44,13 @@ export const couponService = defineService({
     // Admission has no fallback: while Redis reconnects, commands wait in the offline queue.
     const redis = ctx.own(
       "redis",
-      createRedis(config.REDIS_URL, { logger, whileDown: "coupons cannot be issued until it is back", offlineQueue: true, maxRetriesPerRequest: 2, autoPipelining: config.REDIS_AUTO_PIPELINING }),
+      createRedis(config.REDIS_URL, {
+        logger,
+        whileDown: "coupons cannot be issued until it is back",
+        offlineQueue: true,
+        maxRetriesPerRequest: 2,
+        autoPipelining: config.REDIS_AUTO_PIPELINING,
+      }),
       closeRedis,
     );
     // One group commit per campaign is in flight at a time: a few connections serve many campaigns.
@@ -59,7 +65,12 @@ export const couponService = defineService({
       gate,
       logger,
       now,
-      { ...defaultIssueSettings, batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS, batchMaxSize: config.ISSUE_BATCH_MAX_SIZE, staleAdmissionMs: config.ADMISSION_STALE_MS },
+      {
+        ...defaultIssueSettings,
+        batchMaxWaitMs: config.ISSUE_BATCH_MAX_WAIT_MS,
+        batchMaxSize: config.ISSUE_BATCH_MAX_SIZE,
+        staleAdmissionMs: config.ADMISSION_STALE_MS,
+      },
       issueMetrics(ctx.metrics),
     );
     const placedOrders = new HttpPlacedOrders({
@@ -68,16 +79,33 @@ export const couponService = defineService({
       credentials: createServiceCredentials({ secret: config.SERVICE_TOKEN_SECRET, service: "coupon" }),
     });
     const reservations = new ReservationService(store, placedOrders, logger, now);
-    const saga = new ParticipantRunner({ participant: couponSaga, repository: new CouponSagaRepository(logger), pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
+    const saga = new ParticipantRunner({
+      participant: couponSaga,
+      repository: new CouponSagaRepository(logger),
+      pool,
+      outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
+    });
     const messaging = await ctx.messaging({ publishes: [], batchHandlers: saga.batchHandlers() });
     ctx.every({ name: "settle-stale-admissions", intervalMs: config.ADMISSION_SWEEP_INTERVAL_MS, run: () => issuing.settleStaleAdmissions() });
     // Only where the saga's events are consumed: an HTTP-only replica cannot tell a lagging consumer from an orphan.
     if (config.EVENTS_ENABLED) {
-      ctx.every({ name: "release-orphan-reservations", intervalMs: config.RESERVATION_SWEEP_INTERVAL_MS, run: () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS) });
+      ctx.every({
+        name: "release-orphan-reservations",
+        intervalMs: config.RESERVATION_SWEEP_INTERVAL_MS,
+        run: () => reservations.releaseOrphans(config.COUPON_RESERVATION_TTL_MS),
+      });
     }
     // Released after the server closes: requests already admitted are still answered and written.
     ctx.own("issue committer", issuing, (i) => i.quiesce());
-    const app = createApp({ auth: createCallerAuthenticator(config), campaigns, issuing, reservations, logger, metrics: ctx.metrics, readiness: ctx.readiness });
+    const app = createApp({
+      auth: createCallerAuthenticator(config),
+      campaigns,
+      issuing,
+      reservations,
+      logger,
+      metrics: ctx.metrics,
+      readiness: ctx.readiness,
+    });
     const server = await ctx.listen(app);
     return { url: server.url, port: server.port, campaigns, issuing, reservations, saga, messaging };
   },

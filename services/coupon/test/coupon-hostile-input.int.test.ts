@@ -19,7 +19,14 @@ const countCampaigns = async () => Number((await f.db.query<{ n: string }>("SELE
 function expectValidationProblem(response: { status: number; contentType: string; body: any }, fields: string[]) {
   expect(response.status).toBe(400);
   expect(response.contentType).toContain("application/problem+json");
-  expect(response.body).toMatchObject({ status: 400, code: "VALIDATION_FAILED", type: expect.any(String), title: expect.any(String), detail: expect.any(String), traceId: expect.any(String) });
+  expect(response.body).toMatchObject({
+    status: 400,
+    code: "VALIDATION_FAILED",
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+    traceId: expect.any(String),
+  });
   expect((response.body.errors as { field: string }[]).map((e) => e.field)).toEqual(fields);
 }
 
@@ -39,13 +46,16 @@ test.each([
   expect(await countCampaigns()).toBe(before);
 });
 
-test.each([[42], [null], [{ at: "2030-01-01T00:00:00Z" }], [["2030-01-01T00:00:00Z"]]])("issueEndsAt of the wrong type (%p) is a 400 naming it", async (issueEndsAt) => {
-  const before = await countCampaigns();
-  // Both fields are reported; the rules across them (end after start) wait until both parsed.
-  const response = await f.client.post("/api/v1/admin/coupons", campaignBody({ issueStartsAt: "yesterday", issueEndsAt }));
-  expectValidationProblem(response, ["body.issueStartsAt", "body.issueEndsAt"]);
-  expect(await countCampaigns()).toBe(before);
-});
+test.each([[42], [null], [{ at: "2030-01-01T00:00:00Z" }], [["2030-01-01T00:00:00Z"]]])(
+  "issueEndsAt of the wrong type (%p) is a 400 naming it",
+  async (issueEndsAt) => {
+    const before = await countCampaigns();
+    // Both fields are reported; the rules across them (end after start) wait until both parsed.
+    const response = await f.client.post("/api/v1/admin/coupons", campaignBody({ issueStartsAt: "yesterday", issueEndsAt }));
+    expectValidationProblem(response, ["body.issueStartsAt", "body.issueEndsAt"]);
+    expect(await countCampaigns()).toBe(before);
+  },
+);
 
 test.each([
   ["NUL", "a\u0000b"],
@@ -57,7 +67,10 @@ test.each([
 });
 
 test("a campaign with ISO 8601 dates in any time zone is stored at the instants given", async () => {
-  const response = await f.client.post("/api/v1/admin/coupons", campaignBody({ issueStartsAt: "2030-01-01T09:00:00+09:00", issueEndsAt: "2030-01-02T00:00:00.5Z" }));
+  const response = await f.client.post(
+    "/api/v1/admin/coupons",
+    campaignBody({ issueStartsAt: "2030-01-01T09:00:00+09:00", issueEndsAt: "2030-01-02T00:00:00.5Z" }),
+  );
   expect(response.status).toBe(201);
   expect(response.body).toMatchObject({ issueStartsAt: "2030-01-01T00:00:00.000Z", issueEndsAt: "2030-01-02T00:00:00.500Z" });
 });

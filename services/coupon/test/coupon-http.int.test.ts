@@ -29,7 +29,18 @@ function expectProblem(response: { status: number; contentType: string; body: Re
 }
 
 test("a created campaign is returned, readable by id and listed as open", async () => {
-  const response = await f.client.post("/api/v1/admin/coupons", campaignBody({ name: "Welcome 3000", discountType: "FIXED", discountValue: 3000, maxDiscountAmount: undefined, minOrderAmount: 10000, totalQuantity: 50, validForDays: 30 }));
+  const response = await f.client.post(
+    "/api/v1/admin/coupons",
+    campaignBody({
+      name: "Welcome 3000",
+      discountType: "FIXED",
+      discountValue: 3000,
+      maxDiscountAmount: undefined,
+      minOrderAmount: 10000,
+      totalQuantity: 50,
+      validForDays: 30,
+    }),
+  );
   expect(response.status).toBe(201);
   expect(response.body).toMatchObject({
     name: "Welcome 3000",
@@ -64,7 +75,17 @@ test("an issued coupon is durable, listed for its user, and expires validForDays
   expect(await f.db.query("SELECT user_id FROM user_coupons WHERE id = $1", [response.body.userCouponId])).toEqual([{ user_id: userId }]);
   const mine = await f.client.get(`/api/v1/users/${userId}/coupons`);
   expect(mine.body).toEqual({
-    items: [{ userCouponId: response.body.userCouponId, couponId: campaign.id, name: campaign.name, discountType: "PERCENT", discountValue: 10, status: "AVAILABLE", expiresAt: response.body.expiresAt }],
+    items: [
+      {
+        userCouponId: response.body.userCouponId,
+        couponId: campaign.id,
+        name: campaign.name,
+        discountType: "PERCENT",
+        discountValue: 10,
+        status: "AVAILABLE",
+        expiresAt: response.body.expiresAt,
+      },
+    ],
   });
   expectProblem(await issue(f.client, userId, campaign.id), 409, "COUPON_ALREADY_ISSUED");
   expect((await f.client.get(`/api/v1/coupons/${campaign.id}`)).body).toMatchObject({ issuedQuantity: 1, remainingQuantity: 9 });

@@ -37,7 +37,13 @@ beforeAll(async () => {
   publisher = new EventPublisher(createKafka("coupon-saga-test", testInfra.brokers, silentLogger), EventCodec.forUrl(testInfra.registryUrl, prefix));
   await publisher.connect();
   // 10% up to 5,000 KRW from 20,000 KRW; 3,000 KRW off anything.
-  percentCampaign = await createCampaign(f.client, { discountType: "PERCENT", discountValue: 10, maxDiscountAmount: 5000, minOrderAmount: 20_000, totalQuantity: 10_000 });
+  percentCampaign = await createCampaign(f.client, {
+    discountType: "PERCENT",
+    discountValue: 10,
+    maxDiscountAmount: 5000,
+    minOrderAmount: 20_000,
+    totalQuantity: 10_000,
+  });
   fixedCampaign = await createCampaign(f.client, { discountType: "FIXED", discountValue: 3000, maxDiscountAmount: undefined, totalQuantity: 10_000 });
 });
 afterAll(async () => {
@@ -64,17 +70,20 @@ async function couponOf(campaign: { id: string }, userId = newUser()) {
   return { userId, userCouponId: response.body.userCouponId as string };
 }
 
-const reserve = (userCouponId: string, body: { userId: string; orderId: string; orderAmount: number }) => f.client.post(`/internal/v1/user-coupons/${userCouponId}/reservations`, body);
+const reserve = (userCouponId: string, body: { userId: string; orderId: string; orderAmount: number }) =>
+  f.client.post(`/internal/v1/user-coupons/${userCouponId}/reservations`, body);
 
 const statusOf = async (userId: string, userCouponId: string): Promise<string> =>
   (await f.client.get(`/api/v1/users/${userId}/coupons`)).body.items.find((i: { userCouponId: string }) => i.userCouponId === userCouponId)?.status;
 
-const reservationOf = async (orderId: string) => (await f.db.query<{ status: string }>("SELECT status::text FROM coupon_reservations WHERE order_id = $1", [orderId]))[0]?.status;
+const reservationOf = async (orderId: string) =>
+  (await f.db.query<{ status: string }>("SELECT status::text FROM coupon_reservations WHERE order_id = $1", [orderId]))[0]?.status;
 
 const send = <E extends EventName>(type: E, payload: EventPayloads[E]) =>
   publisher.publish([{ eventType: type, topic: topicOf(type, prefix), key: (payload as { orderId: string }).orderId, payload }]);
 
-const handled = async (eventId: string) => eventually(async () => expect(await f.db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).toHaveLength(1), 20_000);
+const handled = async (eventId: string) =>
+  eventually(async () => expect(await f.db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).toHaveLength(1), 20_000);
 
 const placed = (orderId: string, userId: string, userCouponId: string | null, discountAmount = 0): OrderPlaced => ({
   eventId: randomUUID(),
@@ -89,7 +98,14 @@ const placed = (orderId: string, userId: string, userCouponId: string | null, di
   deadlineAt: new Date(Date.now() + 30_000).toISOString(),
 });
 
-const failed = (orderId: string, userId: string, userCouponId: string | null): OrderFailed => ({ eventId: randomUUID(), occurredAt: now(), orderId, userId, failureCode: "OUT_OF_STOCK", userCouponId });
+const failed = (orderId: string, userId: string, userCouponId: string | null): OrderFailed => ({
+  eventId: randomUUID(),
+  occurredAt: now(),
+  orderId,
+  userId,
+  failureCode: "OUT_OF_STOCK",
+  userCouponId,
+});
 
 const completed = (orderId: string, userId: string, discountAmount: number): OrderCompleted => ({
   eventId: randomUUID(),

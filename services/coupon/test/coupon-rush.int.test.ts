@@ -87,7 +87,14 @@ test("two replicas whose Redis states disagree completely: PostgreSQL alone keep
   // A second replica on the same database but with its own (empty) admission state: the worst
   // case of lost admissions, where Redis says yes to far more than the limit.
   const other: RunningCoupon = await start(
-    loadCouponConfig({ DATABASE_URL: f.db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", REDIS_URL: f.redisUrl, REDIS_KEY_PREFIX: uniqueKeyPrefix("replica"), LOG_LEVEL: "error" }),
+    loadCouponConfig({
+      DATABASE_URL: f.db.databaseUrl,
+      PORT: "0",
+      EVENTS_ENABLED: "false",
+      REDIS_URL: f.redisUrl,
+      REDIS_KEY_PREFIX: uniqueKeyPrefix("replica"),
+      LOG_LEVEL: "error",
+    }),
     silentLogger,
   );
   const otherClient = new HttpClient(other.url);

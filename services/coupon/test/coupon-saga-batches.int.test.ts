@@ -20,7 +20,8 @@ let campaigns: { id: string }[];
 beforeAll(async () => {
   f = await startCouponFixture("coupon-batches", REDIS_DB);
   campaigns = [];
-  for (let i = 0; i < 3; i++) campaigns.push(await createCampaign(f.client, { discountType: "FIXED", discountValue: 3000, maxDiscountAmount: undefined, totalQuantity: 10_000 }));
+  for (let i = 0; i < 3; i++)
+    campaigns.push(await createCampaign(f.client, { discountType: "FIXED", discountValue: 3000, maxDiscountAmount: undefined, totalQuantity: 10_000 }));
 });
 afterAll(async () => {
   await f?.stop();
@@ -49,12 +50,20 @@ async function lapse(orderId: string, userCouponId: string) {
   await f.db.query("UPDATE user_coupons SET status = 'AVAILABLE', order_id = NULL WHERE id = $1", [userCouponId]);
 }
 
-const couponState = async (userCouponId: string) => (await f.db.query<{ status: string; order_id: string | null }>("SELECT status::text, order_id FROM user_coupons WHERE id = $1", [userCouponId]))[0];
+const couponState = async (userCouponId: string) =>
+  (await f.db.query<{ status: string; order_id: string | null }>("SELECT status::text, order_id FROM user_coupons WHERE id = $1", [userCouponId]))[0];
 const reservationOf = async (orderId: string) =>
-  (await f.db.query<{ status: string; user_coupon_id: string | null; discount_amount: string }>("SELECT status::text, user_coupon_id::text, discount_amount::text FROM coupon_reservations WHERE order_id = $1", [orderId]))[0];
+  (
+    await f.db.query<{ status: string; user_coupon_id: string | null; discount_amount: string }>(
+      "SELECT status::text, user_coupon_id::text, discount_amount::text FROM coupon_reservations WHERE order_id = $1",
+      [orderId],
+    )
+  )[0];
 
-const placed = (o: { orderId: string; userId: string }, userCouponId: string | null, discountAmount = 3000) => build.orderPlaced({ orderId: o.orderId, userId: o.userId, userCouponId, discountAmount });
-const failed = (o: { orderId: string; userId: string }, userCouponId: string | null) => build.orderFailed({ orderId: o.orderId, userId: o.userId, userCouponId });
+const placed = (o: { orderId: string; userId: string }, userCouponId: string | null, discountAmount = 3000) =>
+  build.orderPlaced({ orderId: o.orderId, userId: o.userId, userCouponId, discountAmount });
+const failed = (o: { orderId: string; userId: string }, userCouponId: string | null) =>
+  build.orderFailed({ orderId: o.orderId, userId: o.userId, userCouponId });
 const completed = (o: { orderId: string; userId: string }) => build.orderCompleted({ orderId: o.orderId, userId: o.userId, discountAmount: 3000 });
 
 test("one OrderFailed batch gives back the failed orders' coupons, tombstones an order with nothing reserved, and leaves unrelated orders' coupons alone", async () => {
@@ -82,7 +91,9 @@ test("one OrderFailed batch gives back the failed orders' coupons, tombstones an
   expect(await reservationOf(neverReserved.orderId)).toEqual({ status: "CANCELLED", user_coupon_id: bystander.userCouponId, discount_amount: "0" });
   expect(await couponState(bystander.userCouponId)).toEqual({ status: "RESERVED", order_id: bystander.orderId });
   expect(await reservationOf(bystander.orderId)).toMatchObject({ status: "RESERVED" });
-  expect(await f.db.query("SELECT 1 FROM inbox_events WHERE consumer = 'coupon.release-reservation' AND event_id = ANY($1::uuid[])", [batch.map((e) => e.eventId)])).toHaveLength(4);
+  expect(
+    await f.db.query("SELECT 1 FROM inbox_events WHERE consumer = 'coupon.release-reservation' AND event_id = ANY($1::uuid[])", [batch.map((e) => e.eventId)]),
+  ).toHaveLength(4);
 
   // A new order takes the given-back coupon; the whole batch redelivered changes nothing.
   const next = await reserved({ userId, userCouponId: failing.userCouponId });
@@ -108,7 +119,12 @@ test("one OrderPlaced batch, then one OrderCompleted batch, over several orders 
   const second = { orderId: randomUUID(), userId };
   const withoutCoupon = { orderId: randomUUID(), userId };
 
-  await f.service.saga.handle("OrderPlaced", [placed(confirmedOrder, confirmedOrder.userCouponId), placed(first, shared.userCouponId.toUpperCase(), 2500), placed(second, shared.userCouponId), placed(withoutCoupon, null, 0)]);
+  await f.service.saga.handle("OrderPlaced", [
+    placed(confirmedOrder, confirmedOrder.userCouponId),
+    placed(first, shared.userCouponId.toUpperCase(), 2500),
+    placed(second, shared.userCouponId),
+    placed(withoutCoupon, null, 0),
+  ]);
   expect(await reservationOf(confirmedOrder.orderId)).toEqual({ status: "CONFIRMED", user_coupon_id: confirmedOrder.userCouponId, discount_amount: "3000" });
   expect(await reservationOf(first.orderId)).toEqual({ status: "CONFIRMED", user_coupon_id: shared.userCouponId, discount_amount: "2500" });
   expect(await reservationOf(second.orderId)).toEqual({ status: "LAPSED", user_coupon_id: shared.userCouponId, discount_amount: "0" });
@@ -132,7 +148,12 @@ test("a completed order whose lapsed coupon another order took does not use it, 
   const location = parseDatabaseUrl(f.db.databaseUrl);
   const pool = createSqlPool(location, { size: 2, name: "coupon-batches", logger });
   try {
-    const runner = new ParticipantRunner({ participant: couponSaga, repository: new CouponSagaRepository(logger), pool, outbox: { schema: location.schema, topicPrefix: "" } });
+    const runner = new ParticipantRunner({
+      participant: couponSaga,
+      repository: new CouponSagaRepository(logger),
+      pool,
+      outbox: { schema: location.schema, topicPrefix: "" },
+    });
     const lapsed = await reserved(await couponOf());
     await lapse(lapsed.orderId, lapsed.userCouponId);
     const taker = await reserved(lapsed);
@@ -152,14 +173,22 @@ test("concurrent OrderPlaced and OrderFailed batches over the same coupons, deli
     const held = await Promise.all(Array.from({ length: 12 }, async () => reserved(await couponOf())));
     const wanting = held.map((h) => ({ orderId: randomUUID(), userId: h.userId, userCouponId: h.userCouponId }));
     await Promise.all([
-      f.service.saga.handle("OrderPlaced", wanting.map((w) => placed(w, w.userCouponId))),
-      f.service.saga.handle("OrderFailed", [...held].reverse().map((h) => failed(h, h.userCouponId))),
+      f.service.saga.handle(
+        "OrderPlaced",
+        wanting.map((w) => placed(w, w.userCouponId)),
+      ),
+      f.service.saga.handle(
+        "OrderFailed",
+        [...held].reverse().map((h) => failed(h, h.userCouponId)),
+      ),
     ]);
     for (const [i, h] of held.entries()) {
       expect(await reservationOf(h.orderId)).toMatchObject({ status: "RELEASED" });
       // Whichever batch came first: the wanting order holds the coupon, or it lapsed and the coupon is free.
       const taken = (await reservationOf(wanting[i]!.orderId))!.status === "CONFIRMED";
-      expect(await couponState(h.userCouponId)).toEqual(taken ? { status: "RESERVED", order_id: wanting[i]!.orderId } : { status: "AVAILABLE", order_id: null });
+      expect(await couponState(h.userCouponId)).toEqual(
+        taken ? { status: "RESERVED", order_id: wanting[i]!.orderId } : { status: "AVAILABLE", order_id: null },
+      );
     }
   }
 });

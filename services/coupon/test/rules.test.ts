@@ -2,8 +2,18 @@
 import type { DiscountTerms, UserCoupon } from "../src/domain/model.ts";
 import { campaignRuleViolations, computeDiscount, displayStatus, issueWindowState, unusableReason } from "../src/domain/rules.ts";
 
-const percent = (discountValue: number, maxDiscountAmount: number | null = null, minOrderAmount = 0): DiscountTerms => ({ discountType: "PERCENT", discountValue, maxDiscountAmount, minOrderAmount });
-const fixed = (discountValue: number, maxDiscountAmount: number | null = null, minOrderAmount = 0): DiscountTerms => ({ discountType: "FIXED", discountValue, maxDiscountAmount, minOrderAmount });
+const percent = (discountValue: number, maxDiscountAmount: number | null = null, minOrderAmount = 0): DiscountTerms => ({
+  discountType: "PERCENT",
+  discountValue,
+  maxDiscountAmount,
+  minOrderAmount,
+});
+const fixed = (discountValue: number, maxDiscountAmount: number | null = null, minOrderAmount = 0): DiscountTerms => ({
+  discountType: "FIXED",
+  discountValue,
+  maxDiscountAmount,
+  minOrderAmount,
+});
 
 describe("computeDiscount", () => {
   test.each([
@@ -90,9 +100,21 @@ describe("campaignRuleViolations", () => {
     ["a valid percent campaign", { discountType: "PERCENT" as const, discountValue: 100 }, []],
     ["a percent over 100", { discountType: "PERCENT" as const, discountValue: 101 }, ["discountValue"]],
     ["a large fixed value", { discountType: "FIXED" as const, discountValue: 50_000 }, []],
-    ["an end before the start", { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2030-02-01T00:00:00Z"), issueEndsAt: new Date("2030-01-15T00:00:00Z") }, ["issueEndsAt"]],
-    ["an end equal to the start", { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2030-02-01T00:00:00Z"), issueEndsAt: new Date("2030-02-01T00:00:00Z") }, ["issueEndsAt"]],
-    ["an end in the past", { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2029-01-01T00:00:00Z"), issueEndsAt: new Date("2029-06-01T00:00:00Z") }, ["issueEndsAt"]],
+    [
+      "an end before the start",
+      { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2030-02-01T00:00:00Z"), issueEndsAt: new Date("2030-01-15T00:00:00Z") },
+      ["issueEndsAt"],
+    ],
+    [
+      "an end equal to the start",
+      { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2030-02-01T00:00:00Z"), issueEndsAt: new Date("2030-02-01T00:00:00Z") },
+      ["issueEndsAt"],
+    ],
+    [
+      "an end in the past",
+      { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2029-01-01T00:00:00Z"), issueEndsAt: new Date("2029-06-01T00:00:00Z") },
+      ["issueEndsAt"],
+    ],
     ["an end after a default (now) start", { discountType: "FIXED" as const, discountValue: 1, issueEndsAt: new Date("2030-01-01T00:00:01Z") }, []],
     ["a start in the past is fine", { discountType: "FIXED" as const, discountValue: 1, issueStartsAt: new Date("2029-01-01T00:00:00Z") }, []],
   ])("%s", (_label, input, fields) => {

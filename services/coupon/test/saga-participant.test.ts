@@ -2,7 +2,15 @@ import type { DomainEvent, EventPayloads } from "@shop/events";
 import type { DecisionContext } from "@shop/saga";
 import { build } from "@shop/testing";
 import type { Reservation, ReservationStatus } from "../src/domain/model.ts";
-import { couponSaga, ON_ORDER_COMPLETED, ON_ORDER_FAILED, ON_ORDER_PLACED, type CouponHolding, type CouponSagaEffect, type CouponSagaState } from "../src/domain/saga-participant.ts";
+import {
+  couponSaga,
+  ON_ORDER_COMPLETED,
+  ON_ORDER_FAILED,
+  ON_ORDER_PLACED,
+  type CouponHolding,
+  type CouponSagaEffect,
+  type CouponSagaState,
+} from "../src/domain/saga-participant.ts";
 
 // Given a state, when a batch of events is decided (and evolved, as the runner does), then these
 // effects and this state. The coupon service answers no event: every batch must publish nothing.
@@ -49,7 +57,8 @@ function when<E extends SagaEventName>(state: CouponSagaState, type: E, events: 
   return { effects, answers, state };
 }
 
-const placed = (orderId: string, userCouponId: string | null = "coupon-a", discountAmount = 3000) => build.orderPlaced({ orderId, userId: USER, userCouponId, discountAmount });
+const placed = (orderId: string, userCouponId: string | null = "coupon-a", discountAmount = 3000) =>
+  build.orderPlaced({ orderId, userId: USER, userCouponId, discountAmount });
 const completed = (orderId: string) => build.orderCompleted({ orderId, userId: USER, discountAmount: 3000 });
 const failed = (orderId: string, userCouponId: string | null = "coupon-a") => build.orderFailed({ orderId, userId: USER, userCouponId });
 
@@ -58,7 +67,11 @@ test("the inbox consumers keep their names, so events handled before the kit sta
   expect(couponSaga.reactions.OrderPlaced!.consumer).toBe(ON_ORDER_PLACED);
   expect(couponSaga.reactions.OrderCompleted!.consumer).toBe(ON_ORDER_COMPLETED);
   expect(couponSaga.reactions.OrderFailed!.consumer).toBe(ON_ORDER_FAILED);
-  expect([ON_ORDER_PLACED, ON_ORDER_COMPLETED, ON_ORDER_FAILED]).toEqual(["coupon.confirm-reservation", "coupon.use-reservation", "coupon.release-reservation"]);
+  expect([ON_ORDER_PLACED, ON_ORDER_COMPLETED, ON_ORDER_FAILED]).toEqual([
+    "coupon.confirm-reservation",
+    "coupon.use-reservation",
+    "coupon.release-reservation",
+  ]);
   expect(Object.keys(couponSaga.reactions).sort()).toEqual(["OrderCompleted", "OrderFailed", "OrderPlaced"]);
 });
 
@@ -73,19 +86,24 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
 
   test("given a RESERVED reservation, when the order is placed, then it is CONFIRMED as it was priced and the coupon stays held", () => {
     const held = coupon("coupon-a", "RESERVED", "order-1");
-    const { effects, answers, state } = when(given({ reservations: [reservation("order-1", "RESERVED")], coupons: [held] }), "OrderPlaced", [placed("order-1", "coupon-a", 9999)]);
+    const { effects, answers, state } = when(given({ reservations: [reservation("order-1", "RESERVED")], coupons: [held] }), "OrderPlaced", [
+      placed("order-1", "coupon-a", 9999),
+    ]);
     expect(effects).toEqual([{ kind: "confirmed", reservation: reservation("order-1", "CONFIRMED") }]);
     expect(answers).toEqual([]);
     expect(state.reservations.get("order-1")).toEqual(reservation("order-1", "CONFIRMED"));
     expect(state.userCoupons.get("coupon-a")).toEqual(held);
   });
 
-  test.each<ReservationStatus>(["CONFIRMED", "USED", "RELEASED", "CANCELLED"])("given a %s reservation, when the order is placed (again), then nothing changes", (status) => {
-    const start = given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "AVAILABLE", null)] });
-    const { effects, state } = when(start, "OrderPlaced", [placed("order-1")]);
-    expect(effects).toEqual([]);
-    expect(state).toBe(start);
-  });
+  test.each<ReservationStatus>(["CONFIRMED", "USED", "RELEASED", "CANCELLED"])(
+    "given a %s reservation, when the order is placed (again), then nothing changes",
+    (status) => {
+      const start = given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "AVAILABLE", null)] });
+      const { effects, state } = when(start, "OrderPlaced", [placed("order-1")]);
+      expect(effects).toEqual([]);
+      expect(state).toBe(start);
+    },
+  );
 
   test("given the failure overtook the step (a CANCELLED tombstone) and the coupon is free, when the order is placed, then the coupon is not taken", () => {
     const tombstone = { ...reservation("order-1", "CANCELLED"), discountAmount: 0 };
@@ -95,7 +113,11 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
   });
 
   test("given a LAPSED reservation whose coupon is still free, when the order is placed, then the coupon is held again and the reservation CONFIRMED at the order's discount", () => {
-    const { effects, state } = when(given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] }), "OrderPlaced", [placed("order-1", "coupon-a", 2500)]);
+    const { effects, state } = when(
+      given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] }),
+      "OrderPlaced",
+      [placed("order-1", "coupon-a", 2500)],
+    );
     const confirmed = { ...reservation("order-1", "CONFIRMED"), discountAmount: 2500 };
     expect(effects).toEqual([
       { kind: "couponRetaken", userCouponId: "coupon-a", orderId: "order-1" },
@@ -109,7 +131,10 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
     const { effects } = when(given({ coupons: [coupon("coupon-a", "AVAILABLE", null)] }), "OrderPlaced", [placed("order-1", "coupon-a", 2500)]);
     expect(effects).toEqual([
       { kind: "couponRetaken", userCouponId: "coupon-a", orderId: "order-1" },
-      { kind: "confirmed", reservation: { orderId: "order-1", userCouponId: "coupon-a", userId: USER, status: "CONFIRMED", discountAmount: 2500, reservedAt: NOW } },
+      {
+        kind: "confirmed",
+        reservation: { orderId: "order-1", userCouponId: "coupon-a", userId: USER, status: "CONFIRMED", discountAmount: 2500, reservedAt: NOW },
+      },
     ]);
   });
 
@@ -121,7 +146,9 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
   });
 
   test("given a LAPSED reservation whose coupon is still held for this very order, when the order is placed, then it is CONFIRMED without taking it again", () => {
-    const { effects } = when(given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderPlaced", [placed("order-1")]);
+    const { effects } = when(given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderPlaced", [
+      placed("order-1"),
+    ]);
     expect(effects).toEqual([{ kind: "confirmed", reservation: reservation("order-1", "CONFIRMED") }]);
   });
 
@@ -138,12 +165,19 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
   });
 
   test("given one OrderPlaced delivered twice (two event ids) in one batch, when the batch runs, then the reservation is confirmed once", () => {
-    const { effects } = when(given({ reservations: [reservation("order-1", "RESERVED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderPlaced", [placed("order-1"), placed("order-1")]);
+    const { effects } = when(
+      given({ reservations: [reservation("order-1", "RESERVED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }),
+      "OrderPlaced",
+      [placed("order-1"), placed("order-1")],
+    );
     expect(effects).toEqual([{ kind: "confirmed", reservation: reservation("order-1", "CONFIRMED") }]);
   });
 
   test("given two lapsed orders of one user naming the same free coupon in one batch, when the batch runs, then the first takes it and the second sees it taken", () => {
-    const start = given({ reservations: [reservation("order-1", "LAPSED"), reservation("order-2", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] });
+    const start = given({
+      reservations: [reservation("order-1", "LAPSED"), reservation("order-2", "LAPSED")],
+      coupons: [coupon("coupon-a", "AVAILABLE", null)],
+    });
     const { effects, state } = when(start, "OrderPlaced", [placed("order-1"), placed("order-2")]);
     expect(effects).toEqual([
       { kind: "couponRetaken", userCouponId: "coupon-a", orderId: "order-1" },
@@ -155,16 +189,23 @@ describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken 
 });
 
 describe("OrderCompleted: the coupon held for the order is used, once", () => {
-  test.each<ReservationStatus>(["CONFIRMED", "RESERVED"])("given a %s reservation, when the order completes, then the coupon and the reservation are USED", (status) => {
-    const { effects, answers, state } = when(given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderCompleted", [completed("order-1")]);
-    expect(effects).toEqual([
-      { kind: "couponUsed", userCouponId: "coupon-a", orderId: "order-1" },
-      { kind: "used", reservation: reservation("order-1", "USED") },
-    ]);
-    expect(answers).toEqual([]);
-    expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "USED", "order-1"));
-    expect(state.reservations.get("order-1")).toEqual(reservation("order-1", "USED"));
-  });
+  test.each<ReservationStatus>(["CONFIRMED", "RESERVED"])(
+    "given a %s reservation, when the order completes, then the coupon and the reservation are USED",
+    (status) => {
+      const { effects, answers, state } = when(
+        given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }),
+        "OrderCompleted",
+        [completed("order-1")],
+      );
+      expect(effects).toEqual([
+        { kind: "couponUsed", userCouponId: "coupon-a", orderId: "order-1" },
+        { kind: "used", reservation: reservation("order-1", "USED") },
+      ]);
+      expect(answers).toEqual([]);
+      expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "USED", "order-1"));
+      expect(state.reservations.get("order-1")).toEqual(reservation("order-1", "USED"));
+    },
+  );
 
   test("given no reservation (an order without a coupon), when it completes, then nothing changes", () => {
     const start = given();
@@ -186,7 +227,11 @@ describe("OrderCompleted: the coupon held for the order is used, once", () => {
   });
 
   test("given a LAPSED reservation whose coupon is still free, when the order completes, then the coupon is taken again and used", () => {
-    const { effects, state } = when(given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] }), "OrderCompleted", [completed("order-1")]);
+    const { effects, state } = when(
+      given({ reservations: [reservation("order-1", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] }),
+      "OrderCompleted",
+      [completed("order-1")],
+    );
     expect(effects).toEqual([
       { kind: "couponRetaken", userCouponId: "coupon-a", orderId: "order-1" },
       { kind: "couponUsed", userCouponId: "coupon-a", orderId: "order-1" },
@@ -203,13 +248,20 @@ describe("OrderCompleted: the coupon held for the order is used, once", () => {
   });
 
   test("given one completion delivered twice in one batch, when the batch runs, then the coupon is used once", () => {
-    const { effects } = when(given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderCompleted", [completed("order-1"), completed("order-1")]);
+    const { effects } = when(
+      given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }),
+      "OrderCompleted",
+      [completed("order-1"), completed("order-1")],
+    );
     expect(effects.filter((e) => e.kind === "couponUsed")).toHaveLength(1);
     expect(effects).toHaveLength(2);
   });
 
   test("given two lapsed orders of one user naming the same free coupon in one batch, when both complete, then only the first uses it", () => {
-    const start = given({ reservations: [reservation("order-1", "LAPSED"), reservation("order-2", "LAPSED")], coupons: [coupon("coupon-a", "AVAILABLE", null)] });
+    const start = given({
+      reservations: [reservation("order-1", "LAPSED"), reservation("order-2", "LAPSED")],
+      coupons: [coupon("coupon-a", "AVAILABLE", null)],
+    });
     const { effects, state } = when(start, "OrderCompleted", [completed("order-1"), completed("order-2")]);
     expect(effects.map((e) => e.kind)).toEqual(["couponRetaken", "couponUsed", "used", "lapsedCouponLost"]);
     expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "USED", "order-1"));
@@ -217,21 +269,30 @@ describe("OrderCompleted: the coupon held for the order is used, once", () => {
   });
 
   test("given a reservation holding a coupon that does not exist, when the order completes, then the batch fails instead of skipping it", () => {
-    expect(() => when(given({ reservations: [reservation("order-1", "CONFIRMED")] }), "OrderCompleted", [completed("order-1")])).toThrow("user coupon coupon-a not found");
+    expect(() => when(given({ reservations: [reservation("order-1", "CONFIRMED")] }), "OrderCompleted", [completed("order-1")])).toThrow(
+      "user coupon coupon-a not found",
+    );
   });
 });
 
 describe("OrderFailed: whatever the order holds is given back, once; a tombstone when nothing was reserved yet", () => {
-  test.each<ReservationStatus>(["RESERVED", "CONFIRMED"])("given a %s reservation holding the coupon, when the order fails, then the coupon is AVAILABLE and the reservation RELEASED", (status) => {
-    const { effects, answers, state } = when(given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderFailed", [failed("order-1")]);
-    expect(effects).toEqual([
-      { kind: "couponGivenBack", userCouponId: "coupon-a" },
-      { kind: "released", reservation: reservation("order-1", "RELEASED") },
-    ]);
-    expect(answers).toEqual([]);
-    expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "AVAILABLE", null));
-    expect(state.reservations.get("order-1")).toEqual(reservation("order-1", "RELEASED"));
-  });
+  test.each<ReservationStatus>(["RESERVED", "CONFIRMED"])(
+    "given a %s reservation holding the coupon, when the order fails, then the coupon is AVAILABLE and the reservation RELEASED",
+    (status) => {
+      const { effects, answers, state } = when(
+        given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }),
+        "OrderFailed",
+        [failed("order-1")],
+      );
+      expect(effects).toEqual([
+        { kind: "couponGivenBack", userCouponId: "coupon-a" },
+        { kind: "released", reservation: reservation("order-1", "RELEASED") },
+      ]);
+      expect(answers).toEqual([]);
+      expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "AVAILABLE", null));
+      expect(state.reservations.get("order-1")).toEqual(reservation("order-1", "RELEASED"));
+    },
+  );
 
   test("given nothing recorded for the order, when it fails, then a CANCELLED tombstone is written and no coupon changes", () => {
     const start = given({ coupons: [coupon("coupon-a", "AVAILABLE", null)] });
@@ -243,7 +304,11 @@ describe("OrderFailed: whatever the order holds is given back, once; a tombstone
   });
 
   test("given a reservation whose coupon is held by another order by now, when the order fails, then it is RELEASED and the other order keeps the coupon", () => {
-    const { effects, state } = when(given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-2")] }), "OrderFailed", [failed("order-1")]);
+    const { effects, state } = when(
+      given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-2")] }),
+      "OrderFailed",
+      [failed("order-1")],
+    );
     expect(effects).toEqual([{ kind: "released", reservation: reservation("order-1", "RELEASED") }]);
     expect(state.userCoupons.get("coupon-a")).toEqual(coupon("coupon-a", "RESERVED", "order-2"));
   });
@@ -255,15 +320,22 @@ describe("OrderFailed: whatever the order holds is given back, once; a tombstone
     expect(state.userCoupons).toEqual(start.userCoupons);
   });
 
-  test.each<ReservationStatus>(["USED", "RELEASED", "CANCELLED"])("given a %s reservation, when a (late or repeated) failure arrives, then nothing changes", (status) => {
-    const start = given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "USED", "order-1")] });
-    const { effects, state } = when(start, "OrderFailed", [failed("order-1")]);
-    expect(effects).toEqual([]);
-    expect(state).toBe(start);
-  });
+  test.each<ReservationStatus>(["USED", "RELEASED", "CANCELLED"])(
+    "given a %s reservation, when a (late or repeated) failure arrives, then nothing changes",
+    (status) => {
+      const start = given({ reservations: [reservation("order-1", status)], coupons: [coupon("coupon-a", "USED", "order-1")] });
+      const { effects, state } = when(start, "OrderFailed", [failed("order-1")]);
+      expect(effects).toEqual([]);
+      expect(state).toBe(start);
+    },
+  );
 
   test("given one failure delivered twice in one batch, when the batch runs, then the coupon is given back once", () => {
-    const { effects } = when(given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }), "OrderFailed", [failed("order-1"), failed("order-1")]);
+    const { effects } = when(
+      given({ reservations: [reservation("order-1", "CONFIRMED")], coupons: [coupon("coupon-a", "RESERVED", "order-1")] }),
+      "OrderFailed",
+      [failed("order-1"), failed("order-1")],
+    );
     expect(effects.map((e) => e.kind)).toEqual(["couponGivenBack", "released"]);
   });
 

@@ -37,7 +37,16 @@ export async function startCouponFixture(label: string, redisDb: number, env: Re
   const redis = new Redis(redisUrl);
   await redis.flushdb();
   const service = await start(
-    loadCouponConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", REDIS_URL: redisUrl, REDIS_KEY_PREFIX: keyPrefix, DB_POOL_SIZE: "10", LOG_LEVEL: "error", ...env }),
+    loadCouponConfig({
+      DATABASE_URL: db.databaseUrl,
+      PORT: "0",
+      EVENTS_ENABLED: "false",
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      DB_POOL_SIZE: "10",
+      LOG_LEVEL: "error",
+      ...env,
+    }),
     silentLogger,
   );
   const client = new HttpClient(service.url);
@@ -61,7 +70,7 @@ export async function startCouponFixture(label: string, redisDb: number, env: Re
 export interface HttpAnswer {
   status: number;
   contentType: string;
-   
+
   body: any;
 }
 
@@ -88,7 +97,15 @@ export class HttpClient {
     return new Promise((resolve, reject) => {
       const req = http.request(
         `${this.baseUrl}${path}`,
-        { method, agent: this.agent, headers: { ...credentials, ...this.headers, ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}) } },
+        {
+          method,
+          agent: this.agent,
+          headers: {
+            ...credentials,
+            ...this.headers,
+            ...(payload !== undefined ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } : {}),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));

@@ -52,7 +52,10 @@ export const orderService = defineService({
     const coupons = ctx.own("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
     const changes = new PgOrderChangeFeed(database, logger);
     // Load shedding reads a sample, never the database, on the placement path.
-    const backlog: BacklogSampler = new BacklogSampler(() => orders.sagaBacklog(BACKLOG_HEAD_POSITION), () => now().getTime());
+    const backlog: BacklogSampler = new BacklogSampler(
+      () => orders.sagaBacklog(BACKLOG_HEAD_POSITION),
+      () => now().getTime(),
+    );
     const sheddingLoad = config.ADMISSION_SAMPLE_INTERVAL_MS > 0;
     const limits = {
       maxHeadAgeMs: config.ADMISSION_MAX_BACKLOG_AGE_MS ?? Math.round(config.SAGA_TIMEOUT_MS / 3),

@@ -25,7 +25,13 @@ const noChanges: OrderChangeFeed = { watch: () => ({ changed: (ms) => new Promis
 const catalog = { quote: (ids: string[]) => Promise.resolve(ids.map((id) => ({ id, name: `Product ${id}`, price: 1_000, stock: 10 }))) };
 const coupons = { reserve: () => Promise.resolve({ outcome: "RESERVED" as const, couponId: "c", discountAmount: 100 }) };
 const orders = new OrderService(store, catalog, coupons, noChanges, { sagaTimeoutMs: 30_000, now: () => new Date() });
-const saga = new ParticipantRunner({ participant: orderSagaParticipant, repository: new OrderSagaRepository(db.schema), pool, outbox: { schema: db.schema, topicPrefix: "count." }, orderLocks: "taken-by-load" });
+const saga = new ParticipantRunner({
+  participant: orderSagaParticipant,
+  repository: new OrderSagaRepository(db.schema),
+  pool,
+  outbox: { schema: db.schema, topicPrefix: "count." },
+  orderLocks: "taken-by-load",
+});
 
 let statements: string[] = [];
 const send = Reflect.get(pg.Client.prototype, "query") as (...args: unknown[]) => unknown;
@@ -46,7 +52,8 @@ const items = [
   { productId: "a", quantity: 1 },
   { productId: "b", quantity: 2 },
 ];
-const place = (userId = `u-${randomUUID()}`, idempotencyKey = randomUUID(), userCouponId: string | null = null) => orders.place({ userId, idempotencyKey, items, userCouponId });
+const place = (userId = `u-${randomUUID()}`, idempotencyKey = randomUUID(), userCouponId: string | null = null) =>
+  orders.place({ userId, idempotencyKey, items, userCouponId });
 const placed = async (): Promise<Order> => (await place()).order;
 
 await place(); // warm-up: connections
@@ -59,7 +66,9 @@ const order = await placed();
 await measure("get one order (GET, each Prefer: wait wake-up)", () => orders.get(order.userId, order.orderId));
 await measure("list a page of orders", () => orders.list(order.userId, 10));
 await measure("BalanceDebited (timeline only)", () => saga.handle("BalanceDebited", [build.balanceDebited({ orderId: order.orderId })]));
-await measure("PaymentCompleted (timeline, status, OrderCompleted)", () => saga.handle("PaymentCompleted", [build.paymentCompleted({ orderId: order.orderId })]));
+await measure("PaymentCompleted (timeline, status, OrderCompleted)", () =>
+  saga.handle("PaymentCompleted", [build.paymentCompleted({ orderId: order.orderId })]),
+);
 const failing = await placed();
 await measure("PaymentFailed (timeline, status, OrderFailed)", () => saga.handle("PaymentFailed", [build.paymentFailed({ orderId: failing.orderId })]));
 const again = build.stockReserved({ orderId: order.orderId });
@@ -67,8 +76,18 @@ await saga.handle("StockReserved", [again]);
 await measure("a redelivered event (inbox: seen)", () => saga.handle("StockReserved", [again]));
 await measure("an event for an unknown order", () => saga.handle("StockReserved", [build.stockReserved()]));
 const batch = await Promise.all(Array.from({ length: 20 }, () => placed()));
-await measure("a batch of 20 BalanceDebited (20 orders)", () => saga.handle("BalanceDebited", batch.map((o) => build.balanceDebited({ orderId: o.orderId }))));
-await measure("a batch of 20 PaymentCompleted (20 orders)", () => saga.handle("PaymentCompleted", batch.map((o) => build.paymentCompleted({ orderId: o.orderId }))));
+await measure("a batch of 20 BalanceDebited (20 orders)", () =>
+  saga.handle(
+    "BalanceDebited",
+    batch.map((o) => build.balanceDebited({ orderId: o.orderId })),
+  ),
+);
+await measure("a batch of 20 PaymentCompleted (20 orders)", () =>
+  saga.handle(
+    "PaymentCompleted",
+    batch.map((o) => build.paymentCompleted({ orderId: o.orderId })),
+  ),
+);
 await orders.failOverdueOrders(new Date(Date.now() + 60_000), 1_000);
 for (let i = 0; i < 10; i++) await place();
 await measure("deadline sweep failing 10 orders", () => orders.failOverdueOrders(new Date(Date.now() + 60_000), 100));

@@ -17,7 +17,12 @@ beforeAll(async () => {
   db = await newTestSchema("order-admission");
   upstream = await startUpstreamStandIn();
   upstream.addProduct({ id: "mug", name: "Mug", price: 9_000, stock: 1_000 });
-  order = await startOrderService(db, upstream, { TOPIC_PREFIX: prefix, ADMISSION_MAX_BACKLOG_AGE_MS: "400", ADMISSION_SAMPLE_INTERVAL_MS: "50", DEADLINE_SWEEPER_ENABLED: "false" });
+  order = await startOrderService(db, upstream, {
+    TOPIC_PREFIX: prefix,
+    ADMISSION_MAX_BACKLOG_AGE_MS: "400",
+    ADMISSION_SAMPLE_INTERVAL_MS: "50",
+    DEADLINE_SWEEPER_ENABLED: "false",
+  });
   saga = await SagaDriver.connect(prefix);
 });
 afterAll(async () => {
@@ -27,7 +32,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const place = (userId: string, key = newKey()) => call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 1 }] }, { "idempotency-key": key });
+const place = (userId: string, key = newKey()) =>
+  call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 1 }] }, { "idempotency-key": key });
 
 test("while the saga is too far behind, placement is refused with 503 and Retry-After and changes nothing; once it catches up, orders are accepted again", async () => {
   // Orders nobody works on: the other participants are not running, so they stay PENDING and age.
@@ -37,11 +43,15 @@ test("while the saga is too far behind, placement is refused with 503 and Retry-
 
   const latecomer = newUser("late");
   const key = newKey();
-  const refused = await eventually(async () => {
-    const answer = await place(latecomer, key);
-    expect(answer.status).toBe(503);
-    return answer;
-  }, 3_000, 50);
+  const refused = await eventually(
+    async () => {
+      const answer = await place(latecomer, key);
+      expect(answer.status).toBe(503);
+      return answer;
+    },
+    3_000,
+    50,
+  );
   expect(refused.contentType).toContain("application/problem+json");
   expect(refused.body).toMatchObject({ code: "SERVICE_UNAVAILABLE" });
   expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
@@ -56,16 +66,24 @@ test("while the saga is too far behind, placement is refused with 503 and Retry-
     await saga.send("StockReserved", sagaEvents.stockReserved(placed));
     await saga.send("PaymentCompleted", sagaEvents.paymentCompleted(placed));
   }
-  await eventually(async () => {
-    const [row] = await db.query<{ pending: number }>("SELECT count(*)::int AS pending FROM orders WHERE status = 'PENDING'");
-    expect(row!.pending).toBe(0);
-  }, 20_000, 100);
+  await eventually(
+    async () => {
+      const [row] = await db.query<{ pending: number }>("SELECT count(*)::int AS pending FROM orders WHERE status = 'PENDING'");
+      expect(row!.pending).toBe(0);
+    },
+    20_000,
+    100,
+  );
 
   // The refused request, retried with the same key, is now a fresh placement.
-  const retried = await eventually(async () => {
-    const answer = await place(latecomer, key);
-    expect(answer.status).toBe(202);
-    return answer;
-  }, 3_000, 50);
+  const retried = await eventually(
+    async () => {
+      const answer = await place(latecomer, key);
+      expect(answer.status).toBe(202);
+      return answer;
+    },
+    3_000,
+    50,
+  );
   expect(retried.body).toMatchObject({ userId: latecomer, status: "PENDING" });
 });

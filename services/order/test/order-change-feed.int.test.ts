@@ -53,12 +53,16 @@ test("a lost LISTEN connection is re-established", async () => {
   expect(killed).toHaveLength(1);
   const watch = feed.watch("order-5");
   // Until the feed is back, a waiter only times out (callers then re-read); afterwards notifications arrive again.
-  await eventually(async () => {
-    const woken = watch.changed(300);
-    const started = Date.now();
-    await notify("order-5");
-    await woken;
-    expect(Date.now() - started).toBeLessThan(250);
-  }, 10_000, 100);
+  await eventually(
+    async () => {
+      const woken = watch.changed(300);
+      const started = Date.now();
+      await notify("order-5");
+      await woken;
+      expect(Date.now() - started).toBeLessThan(250);
+    },
+    10_000,
+    100,
+  );
   watch.close();
 });

@@ -69,7 +69,13 @@ test("a PaymentCompleted after the TIMEOUT leaves the order FAILED and emits no 
   await eventually(async () => expect(steps((await callFirst("GET", url)).body)).toContain("PAYMENT_COMPLETED:IGNORED"));
   const body = (await callFirst("GET", url)).body;
   expect(body).toMatchObject({ status: "FAILED", failureCode: "TIMEOUT", paymentId: null });
-  expect(steps(body)).toEqual(["ORDER_PLACED:SUCCEEDED", "BALANCE_DEBITED:SUCCEEDED", "TIMED_OUT:FAILED", "STOCK_RESERVED:SUCCEEDED", "PAYMENT_COMPLETED:IGNORED"]);
+  expect(steps(body)).toEqual([
+    "ORDER_PLACED:SUCCEEDED",
+    "BALANCE_DEBITED:SUCCEEDED",
+    "TIMED_OUT:FAILED",
+    "STOCK_RESERVED:SUCCEEDED",
+    "PAYMENT_COMPLETED:IGNORED",
+  ]);
   await sleep(500);
   expect(probe.of("OrderCompleted", (e) => e.orderId === placed.orderId)).toHaveLength(0);
   expect(probe.of("OrderFailed", (e) => e.orderId === placed.orderId)).toHaveLength(1);

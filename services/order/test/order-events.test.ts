@@ -46,7 +46,14 @@ describe("Given an order", () => {
     expect(orderFailed(failed, "uc-1", "event-2", at)).toEqual({
       type: "OrderFailed",
       key: "order-1",
-      payload: { eventId: "event-2", occurredAt: "2026-01-02T03:04:09.000Z", orderId: "order-1", userId: "user-1", failureCode: "OUT_OF_STOCK", userCouponId: "uc-1" },
+      payload: {
+        eventId: "event-2",
+        occurredAt: "2026-01-02T03:04:09.000Z",
+        orderId: "order-1",
+        userId: "user-1",
+        failureCode: "OUT_OF_STOCK",
+        userCouponId: "uc-1",
+      },
     });
     expect(orderFailed(failed, null, "event-3", at).payload.userCouponId).toBeNull();
   });

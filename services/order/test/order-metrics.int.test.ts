@@ -45,7 +45,12 @@ async function placeOrder() {
   const response = await call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 1 }] }, { "idempotency-key": newKey() });
   expect(response.status).toBe(202);
   await probe.waitFor("OrderPlaced", (e) => e.orderId === response.body.orderId);
-  return response.body as { orderId: string; userId: string; totalAmount: number; items: { productId: string; name: string; quantity: number; unitPrice: number }[] };
+  return response.body as {
+    orderId: string;
+    userId: string;
+    totalAmount: number;
+    items: { productId: string; name: string; quantity: number; unitPrice: number }[];
+  };
 }
 
 test("a completed, a refused and a timed-out saga move the outcome counters and the duration histogram", async () => {
@@ -77,13 +82,17 @@ test("a completed, a refused and a timed-out saga move the outcome counters and 
 });
 
 test("after the sagas, the consumer has no lag, the outbox is empty, and nothing was dead-lettered", async () => {
-  await eventually(async () => {
-    const text = await metrics();
-    expect(metricValue(text, "kafka_consumer_lag", { service: "order", group: `${prefix}order` })).toBe(0);
-    expect(metricValue(text, "outbox_backlog_rows", { service: "order" })).toBe(0);
-    expect(metricValue(text, "outbox_oldest_row_age_seconds", { service: "order" })).toBe(0);
-    expect(metricValue(text, "kafka_dead_letter_topic_records", { service: "order" })).toBe(0);
-  }, 15_000, 200);
+  await eventually(
+    async () => {
+      const text = await metrics();
+      expect(metricValue(text, "kafka_consumer_lag", { service: "order", group: `${prefix}order` })).toBe(0);
+      expect(metricValue(text, "outbox_backlog_rows", { service: "order" })).toBe(0);
+      expect(metricValue(text, "outbox_oldest_row_age_seconds", { service: "order" })).toBe(0);
+      expect(metricValue(text, "kafka_dead_letter_topic_records", { service: "order" })).toBe(0);
+    },
+    15_000,
+    200,
+  );
   // One series per partition of each saga topic the order service consumes.
   expect((await metrics()).split("\n").filter((line) => line.startsWith("kafka_consumer_lag{")).length).toBeGreaterThanOrEqual(4 * 6);
   expect(await value("saga_dead_letters_total", {})).toBeUndefined();

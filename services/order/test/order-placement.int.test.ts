@@ -25,16 +25,23 @@ afterAll(async () => {
 });
 
 let productSeq = 0;
-const newProduct = (price: number, name = `Product ${++productSeq}`) => upstream.addProduct({ id: `p-${Date.now().toString(36)}-${++productSeq}`, name, price, stock: 100 });
+const newProduct = (price: number, name = `Product ${++productSeq}`) =>
+  upstream.addProduct({ id: `p-${Date.now().toString(36)}-${++productSeq}`, name, price, stock: 100 });
 
-const place = (userId: string, body: unknown, headers: Record<string, string> = { "idempotency-key": newKey() }) => call("POST", `/api/v1/users/${userId}/orders`, body, headers);
+const place = (userId: string, body: unknown, headers: Record<string, string> = { "idempotency-key": newKey() }) =>
+  call("POST", `/api/v1/users/${userId}/orders`, body, headers);
 const ordersOf = (userId: string) => db.query<{ order_id: string; status: string }>("SELECT order_id, status FROM orders WHERE user_id = $1", [userId]);
 
 test("an order is priced from the catalog, stored PENDING and announced once with OrderPlaced", async () => {
   const userId = newUser();
   const keyboard = newProduct(45_000, "Keyboard");
   const cable = newProduct(3_500, "Cable");
-  const response = await place(userId, { items: [{ productId: keyboard.id, quantity: 1 }, { productId: cable.id, quantity: 3 }] });
+  const response = await place(userId, {
+    items: [
+      { productId: keyboard.id, quantity: 1 },
+      { productId: cable.id, quantity: 3 },
+    ],
+  });
 
   expect(response.status).toBe(202);
   expect(response.body).toMatchObject({
@@ -100,7 +107,13 @@ test("an unusable coupon ends the order FAILED at once with COUPON_NOT_USABLE, a
   const response = await place(userId, { items: [{ productId: product.id, quantity: 1 }], userCouponId: `uc-used-${userId}` });
 
   expect(response.status).toBe(201);
-  expect(response.body).toMatchObject({ status: "FAILED", failureCode: "COUPON_NOT_USABLE", discountAmount: 0, totalAmount: 5_000, userCouponId: `uc-used-${userId}` });
+  expect(response.body).toMatchObject({
+    status: "FAILED",
+    failureCode: "COUPON_NOT_USABLE",
+    discountAmount: 0,
+    totalAmount: 5_000,
+    userCouponId: `uc-used-${userId}`,
+  });
   expect(response.body.timeline.map((e: { step: string; status: string }) => [e.step, e.status])).toEqual([
     ["ORDER_PLACED", "SUCCEEDED"],
     ["COUPON_REJECTED", "FAILED"],
@@ -168,7 +181,16 @@ test("unknown products are 404 NOT_FOUND naming them; nothing is stored and the 
   const userId = newUser();
   const known = newProduct(1_000);
   const headers = { "idempotency-key": newKey() };
-  const response = await place(userId, { items: [{ productId: known.id, quantity: 1 }, { productId: "no-such-product", quantity: 1 }] }, headers);
+  const response = await place(
+    userId,
+    {
+      items: [
+        { productId: known.id, quantity: 1 },
+        { productId: "no-such-product", quantity: 1 },
+      ],
+    },
+    headers,
+  );
   expect(response.status).toBe(404);
   expect(response.contentType).toContain("application/problem+json");
   expect(response.body).toMatchObject({ code: "NOT_FOUND", missingProductIds: ["no-such-product"] });
@@ -195,7 +217,15 @@ describe("invalid requests are 400 problem+json and store nothing", () => {
     ["a quantity as a string", { items: [{ productId: "p-valid", quantity: "2" }] }],
     ["a quantity over 1000", { items: [{ productId: "p-valid", quantity: 1001 }] }],
     ["a missing quantity", { items: [{ productId: "p-valid" }] }],
-    ["a product twice", { items: [{ productId: "p-valid", quantity: 1 }, { productId: "p-valid", quantity: 2 }] }],
+    [
+      "a product twice",
+      {
+        items: [
+          { productId: "p-valid", quantity: 1 },
+          { productId: "p-valid", quantity: 2 },
+        ],
+      },
+    ],
     ["a client-side price", { items: [{ productId: "p-valid", quantity: 1, unitPrice: 1 }] }],
     ["an unknown field", { ...valid(), totalAmount: 1 }],
     ["a malformed coupon id", { ...valid(), userCouponId: "../admin" }],
@@ -224,7 +254,12 @@ describe("invalid requests are 400 problem+json and store nothing", () => {
     expect((await call("GET", `/api/v1/users/${newUser()}/orders/bad%20id`)).status).toBe(400);
     const missingKey = await place(newUser(), valid(), {});
     expect(missingKey.body.errors).toEqual([expect.objectContaining({ field: "header.idempotency-key" })]);
-    const twice = await place(newUser(), { items: [{ productId: "p-valid", quantity: 1 }, { productId: "p-valid", quantity: 1 }] });
+    const twice = await place(newUser(), {
+      items: [
+        { productId: "p-valid", quantity: 1 },
+        { productId: "p-valid", quantity: 1 },
+      ],
+    });
     expect(twice.body.errors).toEqual([expect.objectContaining({ field: "body.items.1.productId" })]);
     const tooLongWait = await place(newUser(), valid(), { "idempotency-key": newKey(), prefer: "wait=30" });
     expect(tooLongWait.body.errors).toEqual([expect.objectContaining({ field: "header.prefer", message: "wait must be at most 10 seconds" })]);
@@ -296,13 +331,20 @@ test("a coupon outage fails only orders with a coupon (503); orders without one 
   expect(await ordersOf(userId)).toHaveLength(1);
   // The retry with the same key places the order under the id the failed attempt used, so a
   // reservation the coupon service may have made for that attempt is the one this order holds.
-  const [claim] = await db.query<{ order_id: string }>("SELECT order_id FROM idempotent_requests WHERE user_id = $1 AND key = $2", [userId, key["idempotency-key"]]);
+  const [claim] = await db.query<{ order_id: string }>("SELECT order_id FROM idempotent_requests WHERE user_id = $1 AND key = $2", [
+    userId,
+    key["idempotency-key"],
+  ]);
   const attemptedOrderId = claim!.order_id;
-  const retried = await eventually(async () => {
-    const answer = await place(userId, withCouponBody, key);
-    expect(answer.status).toBe(202);
-    return answer;
-  }, 5_000, 100);
+  const retried = await eventually(
+    async () => {
+      const answer = await place(userId, withCouponBody, key);
+      expect(answer.status).toBe(202);
+      return answer;
+    },
+    5_000,
+    100,
+  );
   expect(retried.body).toMatchObject({ orderId: attemptedOrderId, discountAmount: 100, totalAmount: 1_100 });
   expect(upstream.reservations.get(`uc-down-${userId}`)).toBe(attemptedOrderId);
 });
@@ -313,7 +355,10 @@ test("health, readiness, metrics and the OpenAPI document", async () => {
   expect(await (await fetch(`${order.url}/metrics`)).text()).toContain("http_request_duration_seconds");
   const doc = await call("GET", "/openapi.json");
   expect(doc.body.paths["/api/v1/users/{userId}/orders"].post.parameters).toEqual(
-    expect.arrayContaining([expect.objectContaining({ name: "Idempotency-Key", in: "header", required: true }), expect.objectContaining({ name: "Prefer", in: "header", required: false })]),
+    expect.arrayContaining([
+      expect.objectContaining({ name: "Idempotency-Key", in: "header", required: true }),
+      expect.objectContaining({ name: "Prefer", in: "header", required: false }),
+    ]),
   );
   expect(doc.body.paths["/api/v1/users/{userId}/orders/{orderId}"].get).toBeDefined();
 });
@@ -329,7 +374,12 @@ test("placement proves itself to the catalog and the coupon service; a refused c
   const misconfigured = await startOrderService(db, upstream, { EVENTS_ENABLED: "false", SERVICE_TOKEN_SECRET: "not-the-secret-the-upstreams-know" });
   try {
     const viaMisconfigured = httpClient(() => misconfigured.url);
-    const answer = await viaMisconfigured("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: product.id, quantity: 1 }] }, { "idempotency-key": newKey() });
+    const answer = await viaMisconfigured(
+      "POST",
+      `/api/v1/users/${userId}/orders`,
+      { items: [{ productId: product.id, quantity: 1 }] },
+      { "idempotency-key": newKey() },
+    );
     expect(answer.status).toBe(503);
     expect(answer.body).toMatchObject({ code: "SERVICE_UNAVAILABLE", dependency: "catalog" });
     expect(upstream.calls.refused).toBeGreaterThan(refusedBefore);

@@ -39,7 +39,18 @@ interface PlacedOrder {
 
 async function placeOrder(options: { userCouponId?: string; userId?: string } = {}): Promise<PlacedOrder> {
   const userId = options.userId ?? newUser("saga");
-  const response = await call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 1 }, { productId: "tea", quantity: 2 }], userCouponId: options.userCouponId }, { "idempotency-key": newKey() });
+  const response = await call(
+    "POST",
+    `/api/v1/users/${userId}/orders`,
+    {
+      items: [
+        { productId: "mug", quantity: 1 },
+        { productId: "tea", quantity: 2 },
+      ],
+      userCouponId: options.userCouponId,
+    },
+    { "idempotency-key": newKey() },
+  );
   expect(response.status).toBe(202);
   await probe.waitFor("OrderPlaced", (e) => e.orderId === response.body.orderId);
   return response.body as PlacedOrder;
@@ -103,13 +114,21 @@ test("PaymentCompleted delivered three times completes the order and emits exact
     paymentId,
     completedAt: expect.any(String),
   });
-  await eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = ANY($1::uuid[])", [[payment.eventId, reannounced.eventId]])).toHaveLength(2));
+  await eventually(async () =>
+    expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = ANY($1::uuid[])", [[payment.eventId, reannounced.eventId]])).toHaveLength(2),
+  );
   await sleep(500);
   expect(probe.of("OrderCompleted", (e) => e.orderId === placed.orderId)).toHaveLength(1);
 
   const body = await read(placed);
   expect(body).toMatchObject({ status: "COMPLETED", paymentId, failureCode: null });
-  expect(steps(body)).toEqual(["ORDER_PLACED:SUCCEEDED", "BALANCE_DEBITED:SUCCEEDED", "STOCK_RESERVED:SUCCEEDED", "PAYMENT_COMPLETED:SUCCEEDED", "COMPLETED:SUCCEEDED"]);
+  expect(steps(body)).toEqual([
+    "ORDER_PLACED:SUCCEEDED",
+    "BALANCE_DEBITED:SUCCEEDED",
+    "STOCK_RESERVED:SUCCEEDED",
+    "PAYMENT_COMPLETED:SUCCEEDED",
+    "COMPLETED:SUCCEEDED",
+  ]);
   // The record's eventId is the order's, fixed at placement: a re-publication would carry the same one.
   const [row] = await db.query<{ completion_event_id: string }>("SELECT completion_event_id FROM orders WHERE order_id = $1", [placed.orderId]);
   expect(completed!.eventId).toBe(row!.completion_event_id);
@@ -148,14 +167,24 @@ test("Prefer: wait answers 201 with the final order when the saga ends in time",
   // A retry without Prefer answers what the placement stored (202, as placed); with Prefer it waits again (here: done at once).
   const replay = await call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 2 }] }, { "idempotency-key": key });
   expect(replay).toMatchObject({ status: 202, body: { orderId: placed!.orderId, status: "PENDING" } });
-  const waitedReplay = await call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "mug", quantity: 2 }] }, { "idempotency-key": key, prefer: "wait=3" });
+  const waitedReplay = await call(
+    "POST",
+    `/api/v1/users/${userId}/orders`,
+    { items: [{ productId: "mug", quantity: 2 }] },
+    { "idempotency-key": key, prefer: "wait=3" },
+  );
   expect(waitedReplay).toMatchObject({ status: 201, body: { orderId: placed!.orderId, status: "COMPLETED" } });
 });
 
 test("Prefer: wait answers 202 with the order as it is when the saga does not end in time", async () => {
   const userId = newUser("slow");
   const started = Date.now();
-  const response = await call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "tea", quantity: 1 }] }, { "idempotency-key": newKey(), prefer: "respond-async, wait=1" });
+  const response = await call(
+    "POST",
+    `/api/v1/users/${userId}/orders`,
+    { items: [{ productId: "tea", quantity: 1 }] },
+    { "idempotency-key": newKey(), prefer: "respond-async, wait=1" },
+  );
   const elapsed = Date.now() - started;
   expect(response.status).toBe(202);
   expect(response.body.status).toBe("PENDING");
@@ -165,9 +194,17 @@ test("Prefer: wait answers 202 with the order as it is when the saga does not en
 
 test("Prefer: wait also ends early on a failure, with 201 and the FAILED order", async () => {
   const userId = newUser("waitfail");
-  const answer = call("POST", `/api/v1/users/${userId}/orders`, { items: [{ productId: "tea", quantity: 3 }] }, { "idempotency-key": newKey(), prefer: "wait=10" });
+  const answer = call(
+    "POST",
+    `/api/v1/users/${userId}/orders`,
+    { items: [{ productId: "tea", quantity: 3 }] },
+    { "idempotency-key": newKey(), prefer: "wait=10" },
+  );
   const [placed] = await probe.waitFor("OrderPlaced", (e) => e.userId === userId);
-  await saga.send("BalanceDebitFailed", sagaEvents.balanceDebitFailed({ orderId: placed!.orderId, userId, totalAmount: placed!.totalAmount, items: placed!.items }));
+  await saga.send(
+    "BalanceDebitFailed",
+    sagaEvents.balanceDebitFailed({ orderId: placed!.orderId, userId, totalAmount: placed!.totalAmount, items: placed!.items }),
+  );
   const response = await answer;
   expect(response.status).toBe(201);
   expect(response.body).toMatchObject({ status: "FAILED", failureCode: "INSUFFICIENT_BALANCE" });

@@ -32,7 +32,13 @@ describe("from PENDING", () => {
   });
 
   test.each(failures)("%o fails the order with %s and emits OrderFailed", (signal, code, step) => {
-    expect(nextState(pending, signal)).toEqual({ status: "FAILED", failureCode: code, paymentId: null, record: [{ step, status: "FAILED" }], emits: "OrderFailed" });
+    expect(nextState(pending, signal)).toEqual({
+      status: "FAILED",
+      failureCode: code,
+      paymentId: null,
+      record: [{ step, status: "FAILED" }],
+      emits: "OrderFailed",
+    });
   });
 });
 
@@ -56,12 +62,19 @@ describe("COMPLETED is final", () => {
 
 describe("FAILED is final", () => {
   test("a payment after the failure (e.g. after TIMEOUT) is IGNORED: no completion, the failure code stays", () => {
-    expect(nextState(failed, { kind: "PAYMENT_COMPLETED", paymentId: "pay-3" })).toEqual({ ...failed, record: [{ step: "PAYMENT_COMPLETED", status: "IGNORED" }], emits: null });
+    expect(nextState(failed, { kind: "PAYMENT_COMPLETED", paymentId: "pay-3" })).toEqual({
+      ...failed,
+      record: [{ step: "PAYMENT_COMPLETED", status: "IGNORED" }],
+      emits: null,
+    });
   });
 
-  test.each(failures.filter(([s]) => s.kind !== "DEADLINE_PASSED"))("a second failure %o keeps the first failure code and emits nothing", (signal, _code, step) => {
-    expect(nextState(failed, signal)).toEqual({ ...failed, record: [{ step, status: "IGNORED" }], emits: null });
-  });
+  test.each(failures.filter(([s]) => s.kind !== "DEADLINE_PASSED"))(
+    "a second failure %o keeps the first failure code and emits nothing",
+    (signal, _code, step) => {
+      expect(nextState(failed, signal)).toEqual({ ...failed, record: [{ step, status: "IGNORED" }], emits: null });
+    },
+  );
 
   test("a late debit is recorded (the wallet refunds it on OrderFailed) and changes nothing", () => {
     expect(nextState(failed, { kind: "BALANCE_DEBITED" })).toEqual({ ...failed, record: [{ step: "BALANCE_DEBITED", status: "SUCCEEDED" }], emits: null });
@@ -78,7 +91,8 @@ test("only PENDING ever emits, so any sequence of signals emits at most one fina
     { kind: "STOCK_RESERVATION_FAILED" },
   ];
   // Every order of these signals, applied one after another.
-  const permutations = (list: SagaSignal[]): SagaSignal[][] => (list.length <= 1 ? [list] : list.flatMap((s, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [s, ...rest])));
+  const permutations = (list: SagaSignal[]): SagaSignal[][] =>
+    list.length <= 1 ? [list] : list.flatMap((s, i) => permutations([...list.slice(0, i), ...list.slice(i + 1)]).map((rest) => [s, ...rest]));
   for (const sequence of permutations(signals)) {
     let state: State = pending;
     const emitted: string[] = [];

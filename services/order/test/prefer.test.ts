@@ -18,8 +18,11 @@ test.each<[string | undefined, number | undefined]>([
   expect(parsePreferWait(header)).toEqual({ ok: true, waitSeconds: expected });
 });
 
-test.each([["wait=11"], ["wait=100"], ["wait=-1"], ["wait=1.5"], ["wait=soon"], ["wait="], ["wait"], ["wait=1e1"], ["wait=99999999999"]])("Prefer %p is refused", (header) => {
-  const parsed = parsePreferWait(header);
-  expect(parsed.ok).toBe(false);
-  if (!parsed.ok) expect(parsed.message).toMatch(/wait must be/);
-});
+test.each([["wait=11"], ["wait=100"], ["wait=-1"], ["wait=1.5"], ["wait=soon"], ["wait="], ["wait"], ["wait=1e1"], ["wait=99999999999"]])(
+  "Prefer %p is refused",
+  (header) => {
+    const parsed = parsePreferWait(header);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.message).toMatch(/wait must be/);
+  },
+);

@@ -9,7 +9,13 @@ const quote: QuotedProduct[] = [
 
 describe("priceLines", () => {
   test("takes names and unit prices from the quote and sums the lines, in request order", () => {
-    const priced = priceLines([{ productId: "b", quantity: 3 }, { productId: "a", quantity: 2 }], quote);
+    const priced = priceLines(
+      [
+        { productId: "b", quantity: 3 },
+        { productId: "a", quantity: 2 },
+      ],
+      quote,
+    );
     expect(priced.items).toEqual([
       { productId: "b", name: "Banana", quantity: 3, unitPrice: 350 },
       { productId: "a", name: "Apple", quantity: 2, unitPrice: 1_200 },
@@ -22,7 +28,15 @@ describe("priceLines", () => {
   });
 
   test("names every product the quote lacks", () => {
-    const attempt = () => priceLines([{ productId: "a", quantity: 1 }, { productId: "x", quantity: 1 }, { productId: "y", quantity: 1 }], quote);
+    const attempt = () =>
+      priceLines(
+        [
+          { productId: "a", quantity: 1 },
+          { productId: "x", quantity: 1 },
+          { productId: "y", quantity: 1 },
+        ],
+        quote,
+      );
     expect(attempt).toThrow(UnknownProductsError);
     try {
       attempt();

@@ -17,7 +17,17 @@ let payment: RunningPayment;
 
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "payment-batch" });
-  payment = await start(loadPaymentConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", TOPIC_PREFIX: prefix, LOG_LEVEL: "error", PAYMENT_MAX_AMOUNT: String(LIMIT), EVENTS_ENABLED: "false" }), silentLogger);
+  payment = await start(
+    loadPaymentConfig({
+      DATABASE_URL: db.databaseUrl,
+      PORT: "0",
+      TOPIC_PREFIX: prefix,
+      LOG_LEVEL: "error",
+      PAYMENT_MAX_AMOUNT: String(LIMIT),
+      EVENTS_ENABLED: "false",
+    }),
+    silentLogger,
+  );
 });
 afterAll(async () => {
   await payment?.stop();
@@ -30,11 +40,15 @@ interface PaymentRow {
   amount: string;
   failure_reason: string | null;
 }
-const paymentsOf = (orderId: string) => db.query<PaymentRow>("SELECT payment_id::text, status, amount::text, failure_reason FROM payments WHERE order_id = $1", [orderId]);
+const paymentsOf = (orderId: string) =>
+  db.query<PaymentRow>("SELECT payment_id::text, status, amount::text, failure_reason FROM payments WHERE order_id = $1", [orderId]);
 /** The answers waiting in the outbox (no relay runs here), oldest first. */
-const answersFor = (orderId: string) => db.query<{ topic: string; payload: Record<string, unknown> }>("SELECT topic, payload FROM outbox_events WHERE key = $1 ORDER BY id", [orderId]);
-const failureCodeOf = async (orderId: string) => (await db.query<{ failure_code: string }>("SELECT failure_code FROM failed_orders WHERE order_id = $1", [orderId]))[0]?.failure_code ?? null;
-const failureOf = (order: StockReserved, failureCode = "TIMEOUT"): OrderFailed => build.orderFailed({ orderId: order.orderId, userId: order.userId, failureCode });
+const answersFor = (orderId: string) =>
+  db.query<{ topic: string; payload: Record<string, unknown> }>("SELECT topic, payload FROM outbox_events WHERE key = $1 ORDER BY id", [orderId]);
+const failureCodeOf = async (orderId: string) =>
+  (await db.query<{ failure_code: string }>("SELECT failure_code FROM failed_orders WHERE order_id = $1", [orderId]))[0]?.failure_code ?? null;
+const failureOf = (order: StockReserved, failureCode = "TIMEOUT"): OrderFailed =>
+  build.orderFailed({ orderId: order.orderId, userId: order.userId, failureCode });
 
 test("one StockReserved batch: one payment per order, a decline over the limit, nothing for a failed order, the answers in the outbox", async () => {
   const userId = `batch-${randomUUID().slice(0, 8)}`;
@@ -50,14 +64,20 @@ test("one StockReserved batch: one payment per order, a decline over the limit, 
   const [paidRow] = await paymentsOf(paid.orderId);
   expect(await paymentsOf(paid.orderId)).toEqual([{ payment_id: expect.any(String), status: "COMPLETED", amount: "12000", failure_reason: null }]);
   expect(await answersFor(paid.orderId)).toEqual([
-    { topic: topicOf("PaymentCompleted", prefix), payload: expect.objectContaining({ orderId: paid.orderId, userId, paymentId: paidRow!.payment_id, amount: 12_000 }) },
+    {
+      topic: topicOf("PaymentCompleted", prefix),
+      payload: expect.objectContaining({ orderId: paid.orderId, userId, paymentId: paidRow!.payment_id, amount: 12_000 }),
+    },
   ]);
   expect(await paymentsOf(atLimit.orderId)).toEqual([expect.objectContaining({ status: "COMPLETED", amount: String(LIMIT) })]);
 
   const [declined] = await paymentsOf(overLimit.orderId);
   expect(declined).toMatchObject({ status: "FAILED", amount: String(LIMIT + 1), failure_reason: expect.stringContaining(`limit of ${LIMIT} KRW`) });
   expect(await answersFor(overLimit.orderId)).toEqual([
-    { topic: topicOf("PaymentFailed", prefix), payload: expect.objectContaining({ orderId: overLimit.orderId, userId, reason: "PAYMENT_FAILED", detail: declined!.failure_reason }) },
+    {
+      topic: topicOf("PaymentFailed", prefix),
+      payload: expect.objectContaining({ orderId: overLimit.orderId, userId, reason: "PAYMENT_FAILED", detail: declined!.failure_reason }),
+    },
   ]);
 
   expect(await paymentsOf(alreadyFailed.orderId)).toEqual([]);
@@ -89,7 +109,11 @@ test("one OrderFailed batch: a completed payment cancelled once, a declined one 
   expect(await paymentsOf(completed.orderId)).toEqual([expect.objectContaining({ status: "CANCELLED", amount: "7000" })]);
   expect(await paymentsOf(declined.orderId)).toEqual([expect.objectContaining({ status: "FAILED" })]);
   expect(await paymentsOf(unpaid.orderId)).toEqual([]);
-  expect([await failureCodeOf(completed.orderId), await failureCodeOf(declined.orderId), await failureCodeOf(unpaid.orderId)]).toEqual(["TIMEOUT", "PAYMENT_FAILED", "TIMEOUT"]);
+  expect([await failureCodeOf(completed.orderId), await failureCodeOf(declined.orderId), await failureCodeOf(unpaid.orderId)]).toEqual([
+    "TIMEOUT",
+    "PAYMENT_FAILED",
+    "TIMEOUT",
+  ]);
 
   // The unpaid order's reservation arriving late takes nothing and answers nothing.
   await payment.saga.handle("StockReserved", [unpaid, { ...completed, eventId: randomUUID() }]);
@@ -101,7 +125,13 @@ test("one OrderFailed batch: a completed payment cancelled once, a declined one 
 
 test("concurrent StockReserved and OrderFailed batches over the same orders never leave a failed order's payment COMPLETED", async () => {
   const orders = Array.from({ length: 30 }, () => build.stockReserved({ amount: 1_000 }));
-  await Promise.all([payment.saga.handle("StockReserved", orders), payment.saga.handle("OrderFailed", [...orders].reverse().map((o) => failureOf(o)))]);
+  await Promise.all([
+    payment.saga.handle("StockReserved", orders),
+    payment.saga.handle(
+      "OrderFailed",
+      [...orders].reverse().map((o) => failureOf(o)),
+    ),
+  ]);
 
   const ids = orders.map((o) => o.orderId);
   const statuses = await db.query<{ status: string }>("SELECT status FROM payments WHERE order_id = ANY($1::text[])", [ids]);

@@ -18,7 +18,10 @@ let publisher: EventPublisher;
 
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "payment-saga" });
-  payment = await start(loadPaymentConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", TOPIC_PREFIX: prefix, LOG_LEVEL: "error", PAYMENT_MAX_AMOUNT: String(LIMIT) }), silentLogger);
+  payment = await start(
+    loadPaymentConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", TOPIC_PREFIX: prefix, LOG_LEVEL: "error", PAYMENT_MAX_AMOUNT: String(LIMIT) }),
+    silentLogger,
+  );
   probe = await EventProbe.start(["PaymentCompleted", "PaymentFailed"], prefix, silentLogger);
   publisher = new EventPublisher(createKafka("payment-saga-test", testInfra.brokers, silentLogger), EventCodec.forUrl(testInfra.registryUrl, prefix));
   await publisher.connect();
@@ -55,12 +58,14 @@ const orderFailed = (reserved: Pick<StockReserved, "orderId" | "userId">, failur
   userCouponId: null,
 });
 
-const paymentsOf = (orderId: string) => db.query<{ status: string; amount: string }>("SELECT status, amount::text FROM payments WHERE order_id = $1", [orderId]);
-const handled = (eventId: string) => eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).toHaveLength(1));
+const paymentsOf = (orderId: string) =>
+  db.query<{ status: string; amount: string }>("SELECT status, amount::text FROM payments WHERE order_id = $1", [orderId]);
+const handled = (eventId: string) =>
+  eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [eventId])).toHaveLength(1));
 
 async function call(path: string) {
   const response = await fetch(`${payment.url}${path}`, { headers: await authHeadersFor(path) });
-   
+
   const body: any = await response.json();
   return { status: response.status, contentType: response.headers.get("content-type") ?? "", body };
 }
@@ -79,7 +84,9 @@ test("StockReserved delivered three times takes one payment and emits one Paymen
 
   const listed = await call(`/api/v1/users/${reserved.userId}/payments`);
   expect(listed.status).toBe(200);
-  expect(listed.body.items).toEqual([{ paymentId: completed!.paymentId, orderId: reserved.orderId, amount: 12_000, status: "COMPLETED", createdAt: expect.any(String) }]);
+  expect(listed.body.items).toEqual([
+    { paymentId: completed!.paymentId, orderId: reserved.orderId, amount: 12_000, status: "COMPLETED", createdAt: expect.any(String) },
+  ]);
 });
 
 test("a payment over the provider's per-transaction limit is declined with PaymentFailed (PAYMENT_FAILED)", async () => {
@@ -164,7 +171,11 @@ test("a user sees only their own payments, newest first, optionally of one order
   // Another user's order id finds nothing for this user.
   expect((await call(`/api/v1/users/${userId}/payments?orderId=${someoneElse.orderId}`)).body.items).toEqual([]);
 
-  for (const bad of [`/api/v1/users/${"x".repeat(65)}/payments`, `/api/v1/users/${userId}/payments?orderId=a%20b`, `/api/v1/users/${userId}/payments?limit=5`]) {
+  for (const bad of [
+    `/api/v1/users/${"x".repeat(65)}/payments`,
+    `/api/v1/users/${userId}/payments?orderId=a%20b`,
+    `/api/v1/users/${userId}/payments?limit=5`,
+  ]) {
     const response = await call(bad);
     expect(response.status).toBe(400);
     expect(response.contentType).toContain("application/problem+json");

@@ -28,8 +28,16 @@ type Batch = { type: "StockReserved"; events: StockReserved[] } | { type: "Order
 function when(state: PaymentSagaState, batch: Batch) {
   const ids = context();
   const decide = (current: PaymentSagaState, event: StockReserved | OrderFailed) =>
-    batch.type === "StockReserved" ? participant.reactions.StockReserved!.decide(current, event as StockReserved, ids) : participant.reactions.OrderFailed!.decide(current, event as OrderFailed, ids);
-  const { effects, publish, state: after } = foldDecisions<PaymentSagaState, PaymentEffect, StockReserved | OrderFailed>(state, batch.events, decide, (current, effect) => participant.evolve(current, effect));
+    batch.type === "StockReserved"
+      ? participant.reactions.StockReserved!.decide(current, event as StockReserved, ids)
+      : participant.reactions.OrderFailed!.decide(current, event as OrderFailed, ids);
+  const {
+    effects,
+    publish,
+    state: after,
+  } = foldDecisions<PaymentSagaState, PaymentEffect, StockReserved | OrderFailed>(state, batch.events, decide, (current, effect) =>
+    participant.evolve(current, effect),
+  );
   return { effects, answers: publish, state: after };
 }
 
@@ -90,12 +98,15 @@ describe("StockReserved: take the payment once", () => {
     expect(state.payments.has(event.orderId)).toBe(false);
   });
 
-  test.each<PaymentStatus>(["COMPLETED", "FAILED", "CANCELLED"])("given a %s payment, when StockReserved comes again with another eventId, then nothing", (status) => {
-    const event = build.stockReserved();
-    const { effects, answers } = when(given({ payments: { [event.orderId]: { paymentId: "earlier", status } } }), reserved([event]));
-    expect(effects).toEqual([]);
-    expect(answers).toEqual([]);
-  });
+  test.each<PaymentStatus>(["COMPLETED", "FAILED", "CANCELLED"])(
+    "given a %s payment, when StockReserved comes again with another eventId, then nothing",
+    (status) => {
+      const event = build.stockReserved();
+      const { effects, answers } = when(given({ payments: { [event.orderId]: { paymentId: "earlier", status } } }), reserved([event]));
+      expect(effects).toEqual([]);
+      expect(answers).toEqual([]);
+    },
+  );
 
   test("given nothing, when one batch holds the same order twice (another eventId), then the second sees the first's payment: one payment, one answer", () => {
     const event = build.stockReserved();
@@ -172,7 +183,10 @@ describe("OrderFailed: cancel the payment, or remember the failure", () => {
 
   test("given the order already failed and its payment CANCELLED, when another OrderFailed comes (another eventId and code), then nothing: compensation once, first code kept", () => {
     const failure = build.orderFailed({ failureCode: "OUT_OF_STOCK" });
-    const { effects, answers } = when(given({ failed: [failure.orderId], payments: { [failure.orderId]: { paymentId: "p-1", status: "CANCELLED" } } }), failed([failure]));
+    const { effects, answers } = when(
+      given({ failed: [failure.orderId], payments: { [failure.orderId]: { paymentId: "p-1", status: "CANCELLED" } } }),
+      failed([failure]),
+    );
     expect(effects).toEqual([]);
     expect(answers).toEqual([]);
   });

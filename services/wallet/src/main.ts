@@ -28,7 +28,12 @@ export const walletService = defineService({
     const pool = ctx.own("database", createSqlPool(database, { size: config.DB_POOL_SIZE, name: "wallet", logger: ctx.logger }), (p) => p.end());
     ctx.ready("postgres", () => pool.query("SELECT 1"));
     const wallet = new WalletService(new PgWalletStore(pool));
-    const saga = new ParticipantRunner({ participant: walletParticipant, repository: walletSagaRepository, pool, outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX } });
+    const saga = new ParticipantRunner({
+      participant: walletParticipant,
+      repository: walletSagaRepository,
+      pool,
+      outbox: { schema: database.schema, topicPrefix: config.TOPIC_PREFIX },
+    });
     const messaging = await ctx.messaging({ publishes: ["BalanceDebited", "BalanceDebitFailed"], batchHandlers: saga.batchHandlers() });
     const app = createApp({ auth: createCallerAuthenticator(config), wallet, logger: ctx.logger, metrics: ctx.metrics, readiness: ctx.readiness });
     const server = await ctx.listen(app);

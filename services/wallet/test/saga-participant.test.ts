@@ -34,7 +34,9 @@ function when(state: WalletSagaState, batch: Batch) {
   const answers: DomainEvent[] = [];
   for (const event of batch.events) {
     const decided =
-      batch.type === "OrderPlaced" ? participant.reactions.OrderPlaced!.decide(state, event as OrderPlaced, ids) : participant.reactions.OrderFailed!.decide(state, event as OrderFailed, ids);
+      batch.type === "OrderPlaced"
+        ? participant.reactions.OrderPlaced!.decide(state, event as OrderPlaced, ids)
+        : participant.reactions.OrderFailed!.decide(state, event as OrderFailed, ids);
     for (const effect of decided.effects) state = participant.evolve(state, effect);
     effects.push(...decided.effects);
     answers.push(...decided.publish);
@@ -85,7 +87,14 @@ describe("OrderPlaced: debit the total once, or refuse", () => {
       {
         type: "BalanceDebitFailed",
         key: event.orderId,
-        payload: { eventId: "id-1", occurredAt: NOW.toISOString(), orderId: event.orderId, userId: "u", reason: "INSUFFICIENT_BALANCE", detail: "balance does not cover 101 KRW" },
+        payload: {
+          eventId: "id-1",
+          occurredAt: NOW.toISOString(),
+          orderId: event.orderId,
+          userId: "u",
+          reason: "INSUFFICIENT_BALANCE",
+          detail: "balance does not cover 101 KRW",
+        },
       },
     ]);
     expect(state.balances.get("u")).toBe(100);
@@ -103,14 +112,17 @@ describe("OrderPlaced: debit the total once, or refuse", () => {
     expect(answers.map((a) => a.type)).toEqual(["BalanceDebited", "BalanceDebitFailed"]);
   });
 
-  test.each<OrderDebitStatus>(["CANCELLED", "DEBITED", "REJECTED", "REFUNDED"])("given the order's debit is already %s, when OrderPlaced arrives, then nothing happens and nothing is answered", (status) => {
-    const event = order("u", 300);
-    const before = given({ balances: { u: 5000 }, debits: [debit(event.orderId, status, 300, "u")] });
-    const { effects, answers, state } = when(before, placed([event]));
-    expect(effects).toEqual([]);
-    expect(answers).toEqual([]);
-    expect(state).toBe(before);
-  });
+  test.each<OrderDebitStatus>(["CANCELLED", "DEBITED", "REJECTED", "REFUNDED"])(
+    "given the order's debit is already %s, when OrderPlaced arrives, then nothing happens and nothing is answered",
+    (status) => {
+      const event = order("u", 300);
+      const before = given({ balances: { u: 5000 }, debits: [debit(event.orderId, status, 300, "u")] });
+      const { effects, answers, state } = when(before, placed([event]));
+      expect(effects).toEqual([]);
+      expect(answers).toEqual([]);
+      expect(state).toBe(before);
+    },
+  );
 
   test("given one batch holding the same order twice (a redelivery under a new event id), then it is debited and answered once", () => {
     const event = order("u", 400);
@@ -142,7 +154,12 @@ describe("OrderPlaced: debit the total once, or refuse", () => {
     const [ofA, ofB] = [order("a", 800), order("b", 800)];
     const { effects, state } = when(given({ balances: { a: 1000, b: 500 } }), placed([ofA, ofB]));
     expect(effects.map((e) => e.kind)).toEqual(["debited", "rejected"]);
-    expect(state.balances).toEqual(new Map([["a", 200], ["b", 500]]));
+    expect(state.balances).toEqual(
+      new Map([
+        ["a", 200],
+        ["b", 500],
+      ]),
+    );
   });
 });
 

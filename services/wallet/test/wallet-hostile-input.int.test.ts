@@ -37,13 +37,24 @@ const walletRows = async () => ({
 function expectProblem(answer: { status: number; contentType: string; body: any }, status: number, code: string) {
   expect(answer.status).toBe(status);
   expect(answer.contentType).toContain("application/problem+json");
-  expect(answer.body).toMatchObject({ status, code, type: expect.any(String), title: expect.any(String), detail: expect.any(String), traceId: expect.any(String) });
+  expect(answer.body).toMatchObject({
+    status,
+    code,
+    type: expect.any(String),
+    title: expect.any(String),
+    detail: expect.any(String),
+    traceId: expect.any(String),
+  });
 }
 
 test("a charge whose body is not the gzip it claims is a 400, and nothing is charged", async () => {
   const before = await walletRows();
   expectProblem(await charge("definitely not gzip", { "content-type": "application/json", "content-encoding": "gzip" }), 400, "MALFORMED_REQUEST");
-  expectProblem(await charge(gzipSync('{"amount":1000}').subarray(0, 15), { "content-type": "application/json", "content-encoding": "gzip" }), 400, "MALFORMED_REQUEST");
+  expectProblem(
+    await charge(gzipSync('{"amount":1000}').subarray(0, 15), { "content-type": "application/json", "content-encoding": "gzip" }),
+    400,
+    "MALFORMED_REQUEST",
+  );
   expectProblem(await charge('{"amount":1000}', { "content-type": "application/json", "content-encoding": "compress" }), 415, "UNSUPPORTED_MEDIA_TYPE");
   expectProblem(await charge('{"amount":1000}', { "content-type": "text/plain" }), 415, "UNSUPPORTED_MEDIA_TYPE");
   expect(await walletRows()).toEqual(before);

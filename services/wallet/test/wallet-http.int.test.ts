@@ -27,11 +27,17 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, contentType: response.headers.get("content-type") ?? "", headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    contentType: response.headers.get("content-type") ?? "",
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 const balanceOf = async (userId: string) => (await call("GET", `/api/v1/users/${userId}/balance`)).body.balance as number;
-const charge = (userId: string, amount: unknown, headers: Record<string, string> = {}) => call("POST", `/api/v1/users/${userId}/balance/charges`, { amount }, headers);
+const charge = (userId: string, amount: unknown, headers: Record<string, string> = {}) =>
+  call("POST", `/api/v1/users/${userId}/balance/charges`, { amount }, headers);
 
 test("a user never seen has balance 0", async () => {
   const userId = newUser();

@@ -14,7 +14,10 @@ let wallet: RunningWallet;
 
 beforeAll(async () => {
   db = await createTestSchema({ migrationsDir, label: "wallet-saga-batch" });
-  wallet = await start(loadWalletConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", DB_POOL_SIZE: "20", LOG_LEVEL: "error" }), silentLogger);
+  wallet = await start(
+    loadWalletConfig({ DATABASE_URL: db.databaseUrl, PORT: "0", EVENTS_ENABLED: "false", DB_POOL_SIZE: "20", LOG_LEVEL: "error" }),
+    silentLogger,
+  );
 });
 afterAll(async () => {
   await wallet?.stop();
@@ -40,7 +43,10 @@ const ledgerOf = async (userId: string): Promise<Entry[]> =>
 
 const statusOf = async (orderId: string) => (await db.query<{ status: string }>("SELECT status FROM order_debits WHERE order_id = $1", [orderId]))[0]?.status;
 const answersFor = (orderIds: string[]) =>
-  db.query<{ key: string; topic: string; detail: string | null }>("SELECT key, topic, payload->>'detail' AS detail FROM outbox_events WHERE key = ANY($1::text[]) ORDER BY id", [orderIds]);
+  db.query<{ key: string; topic: string; detail: string | null }>(
+    "SELECT key, topic, payload->>'detail' AS detail FROM outbox_events WHERE key = ANY($1::text[]) ORDER BY id",
+    [orderIds],
+  );
 
 /** In id order, each entry's balance_after is the one before plus its amount: nothing was lost or applied out of order. */
 function expectUnbrokenChain(ledger: Entry[]) {
@@ -74,7 +80,10 @@ test("one batch of orders of one user whose total exceeds the balance: debited i
   ]);
 
   // The failures of two debited orders and of the rejected one, in one batch: two refunds, in delivery order.
-  await wallet.saga.handle("OrderFailed", [second, tooBig, first].map((orderId) => build.orderFailed({ orderId, userId })));
+  await wallet.saga.handle(
+    "OrderFailed",
+    [second, tooBig, first].map((orderId) => build.orderFailed({ orderId, userId })),
+  );
   expect(await wallet.wallet.balanceOf(userId)).toBe(900);
   expect((await ledgerOf(userId)).slice(4)).toEqual([
     { type: "REFUND", amount: 500, balanceAfter: 500, orderId: second },

@@ -26,11 +26,13 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const orderPlaced = (overrides: Partial<OrderPlaced> = {}) => build.orderPlaced({ userId: "saga-user", items: [build.item({ productId: "p-1", quantity: 2, unitPrice: 500 })], ...overrides });
+const orderPlaced = (overrides: Partial<OrderPlaced> = {}) =>
+  build.orderPlaced({ userId: "saga-user", items: [build.item({ productId: "p-1", quantity: 2, unitPrice: 500 })], ...overrides });
 const send: TestEventPublisher["send"] = (type, payload) => publisher.send(type, payload);
 
 const charge = (userId: string, amount: number) => wallet.wallet.charge({ userId, amount });
-const ledger = (orderId: string) => db.query<{ type: string; amount: string }>("SELECT type, amount::text FROM ledger_entries WHERE order_id = $1 ORDER BY id", [orderId]);
+const ledger = (orderId: string) =>
+  db.query<{ type: string; amount: string }>("SELECT type, amount::text FROM ledger_entries WHERE order_id = $1 ORDER BY id", [orderId]);
 
 test("a debit is applied once when OrderPlaced is delivered three times", async () => {
   const userId = `saga-${randomUUID().slice(0, 8)}`;
@@ -69,7 +71,12 @@ test("OrderFailed after the debit refunds exactly once, even when delivered twic
   await send("OrderFailed", failed);
   await send("OrderFailed", failed);
   await send("OrderFailed", { ...failed, eventId: randomUUID() }); // a second, distinct failure notice
-  await eventually(async () => expect(await ledger(placed.orderId)).toEqual([{ type: "PAYMENT", amount: "-1500" }, { type: "REFUND", amount: "1500" }]));
+  await eventually(async () =>
+    expect(await ledger(placed.orderId)).toEqual([
+      { type: "PAYMENT", amount: "-1500" },
+      { type: "REFUND", amount: "1500" },
+    ]),
+  );
   await new Promise((r) => setTimeout(r, 500));
   expect(await ledger(placed.orderId)).toHaveLength(2);
   expect(await wallet.wallet.balanceOf(userId)).toBe(2000);
@@ -80,7 +87,9 @@ test("OrderFailed that overtakes OrderPlaced prevents the late debit", async () 
   await charge(userId, 2000);
   const placed = orderPlaced({ userId, totalAmount: 700 });
   await send("OrderFailed", build.orderFailed({ orderId: placed.orderId, userId }));
-  await eventually(async () => expect(await db.query("SELECT status FROM order_debits WHERE order_id = $1", [placed.orderId])).toEqual([{ status: "CANCELLED" }]));
+  await eventually(async () =>
+    expect(await db.query("SELECT status FROM order_debits WHERE order_id = $1", [placed.orderId])).toEqual([{ status: "CANCELLED" }]),
+  );
   await send("OrderPlaced", placed);
   await eventually(async () => expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [placed.eventId])).toHaveLength(1));
   expect(await ledger(placed.orderId)).toEqual([]);

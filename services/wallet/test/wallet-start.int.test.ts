@@ -20,7 +20,9 @@ afterAll(async () => {
 
 test("a start that fails half-way (its port is taken) releases what it had opened: no relay left publishing", async () => {
   const port = String((occupied.address() as net.AddressInfo).port);
-  await expect(start(loadWalletConfig({ DATABASE_URL: db.databaseUrl, PORT: port, TOPIC_PREFIX: uniqueTopicPrefix("wstart"), LOG_LEVEL: "silent" }), silentLogger)).rejects.toThrow(/EADDRINUSE/);
+  await expect(
+    start(loadWalletConfig({ DATABASE_URL: db.databaseUrl, PORT: port, TOPIC_PREFIX: uniqueTopicPrefix("wstart"), LOG_LEVEL: "silent" }), silentLogger),
+  ).rejects.toThrow(/EADDRINUSE/);
   // The outbox relay holds a connection named after its schema while it runs.
   const relays = await db.query("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [`outbox-relay:${db.schema}`]);
   expect(relays).toEqual([]);

@@ -101,7 +101,13 @@ function checksOf(s: Record<keyof AuditSchemas, string>): { name: string; rule: 
 
 /** Runs every check (read-only) and counts the outbox backlog. */
 export async function audit(client: pg.ClientBase, schemas: AuditSchemas, graceSeconds: number): Promise<AuditReport> {
-  const s = { wallet: quoted(schemas.wallet), catalog: quoted(schemas.catalog), coupon: quoted(schemas.coupon), payment: quoted(schemas.payment), orders: quoted(schemas.orders) };
+  const s = {
+    wallet: quoted(schemas.wallet),
+    catalog: quoted(schemas.catalog),
+    coupon: quoted(schemas.coupon),
+    payment: quoted(schemas.payment),
+    orders: quoted(schemas.orders),
+  };
   const checks: InvariantCheck[] = [];
   for (const check of checksOf(s)) {
     const usesGrace = check.sql.includes("$1");
@@ -120,7 +126,11 @@ export async function audit(client: pg.ClientBase, schemas: AuditSchemas, graceS
 
 /** The report as an operator reads it. */
 export function formatReport(report: AuditReport): string {
-  const lines = report.checks.map((c) => `${c.violations === 0 ? "ok  " : "FAIL"}  ${c.name.padEnd(40)} ${String(c.violations).padStart(6)}  ${c.examples.join(", ")}`);
-  const backlog = report.backlog.map((b) => `      outbox ${b.service.padEnd(8)} ${String(b.outboxRows).padStart(6)} rows waiting, oldest ${b.oldestSeconds} s`);
+  const lines = report.checks.map(
+    (c) => `${c.violations === 0 ? "ok  " : "FAIL"}  ${c.name.padEnd(40)} ${String(c.violations).padStart(6)}  ${c.examples.join(", ")}`,
+  );
+  const backlog = report.backlog.map(
+    (b) => `      outbox ${b.service.padEnd(8)} ${String(b.outboxRows).padStart(6)} rows waiting, oldest ${b.oldestSeconds} s`,
+  );
   return [...lines, ...backlog, report.violations === 0 ? "no invariant violated" : `${report.violations} violation(s)`].join("\n");
 }

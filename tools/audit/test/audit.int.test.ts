@@ -18,7 +18,10 @@ const settledOrder = (id: string, status: string, total: number) =>
 
 beforeAll(async () => {
   for (const [key, service] of Object.entries(services) as [keyof AuditSchemas, string][]) {
-    db[key] = await createTestSchema({ migrationsDir: fileURLToPath(new URL(`../../../services/${service}/prisma/migrations`, import.meta.url)), label: `audit-${service}` });
+    db[key] = await createTestSchema({
+      migrationsDir: fileURLToPath(new URL(`../../../services/${service}/prisma/migrations`, import.meta.url)),
+      label: `audit-${service}`,
+    });
   }
   schemas = Object.fromEntries(Object.entries(db).map(([key, schema]) => [key, schema.schema])) as unknown as AuditSchemas;
   client = new pg.Client(db.wallet.connection);
@@ -34,7 +37,10 @@ beforeAll(async () => {
   await db.wallet.query("INSERT INTO order_debits (order_id, user_id, amount, status) VALUES ('o1', 'u1', 1000, 'DEBITED'), ('o2', 'u1', 500, 'REFUNDED')");
   await settledOrder("o1", "COMPLETED", 1000);
   await settledOrder("o2", "FAILED", 500);
-  await db.payment.query(`INSERT INTO payments (payment_id, order_id, user_id, amount, status) VALUES ($1, 'o1', 'u1', 1000, 'COMPLETED'), ($2, 'o2', 'u1', 500, 'CANCELLED')`, [randomUUID(), randomUUID()]);
+  await db.payment.query(
+    `INSERT INTO payments (payment_id, order_id, user_id, amount, status) VALUES ($1, 'o1', 'u1', 1000, 'COMPLETED'), ($2, 'o2', 'u1', 500, 'CANCELLED')`,
+    [randomUUID(), randomUUID()],
+  );
   await db.catalog.query("INSERT INTO stock_reservations (order_id, user_id, status) VALUES ('o1', 'u1', 'COMMITTED'), ('o2', 'u1', 'RELEASED')");
 });
 afterAll(async () => {

@@ -28,9 +28,7 @@ export class DataPlatformSink {
   private readonly pool: pg.Pool;
   private consumer?: Consumer;
 
-  constructor(
-    private readonly options: { kafka: Kafka; codec: EventCodec; database: DatabaseLocation; groupId: string; topicPrefix: string; logger: Logger },
-  ) {
+  constructor(private readonly options: { kafka: Kafka; codec: EventCodec; database: DatabaseLocation; groupId: string; topicPrefix: string; logger: Logger }) {
     const { schema: _schema, ...connection } = options.database;
     this.pool = new pg.Pool({ ...connection, max: 4 });
   }
@@ -62,7 +60,17 @@ export class DataPlatformSink {
     const result = await this.pool.query(
       `INSERT INTO ${this.table} (event_id, order_id, user_id, items, subtotal, discount_amount, total_amount, payment_id, completed_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING`,
-      [order.eventId, order.orderId, order.userId, JSON.stringify(order.items), order.subtotal, order.discountAmount, order.totalAmount, order.paymentId, order.completedAt],
+      [
+        order.eventId,
+        order.orderId,
+        order.userId,
+        JSON.stringify(order.items),
+        order.subtotal,
+        order.discountAmount,
+        order.totalAmount,
+        order.paymentId,
+        order.completedAt,
+      ],
     );
     if (result.rowCount === 1) this.options.logger.info({ orderId: order.orderId, totalAmount: order.totalAmount }, "completed order landed");
     return result.rowCount === 1;

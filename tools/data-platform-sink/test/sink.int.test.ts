@@ -40,7 +40,8 @@ afterAll(async () => {
 test("each completed order lands once, however often it is delivered", async () => {
   const first = completed();
   const second = completed({ userId: "u-2", totalAmount: 10_000, discountAmount: 0 });
-  const send = (o: OrderCompleted) => publisher.publish([{ eventType: "OrderCompleted", topic: topicOf("OrderCompleted", prefix), key: o.orderId, payload: o }]);
+  const send = (o: OrderCompleted) =>
+    publisher.publish([{ eventType: "OrderCompleted", topic: topicOf("OrderCompleted", prefix), key: o.orderId, payload: o }]);
   await send(first);
   await send(first);
   await send(second);

@@ -14,7 +14,11 @@ export interface DeadLetter {
 const DLQ_HEADER = /^dlq-/;
 
 /** Reads a dead-letter topic from `fromOffset` per partition to its current end, without joining a group. */
-async function readAll(kafka: Kafka, topic: string, onRecord: (r: { partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) => Promise<void>): Promise<void> {
+async function readAll(
+  kafka: Kafka,
+  topic: string,
+  onRecord: (r: { partition: number; offset: string; key: Buffer | null; value: Buffer | null; headers: Record<string, string> }) => Promise<void>,
+): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
@@ -72,7 +76,9 @@ export async function replayDeadLetters(kafka: Kafka, publisher: EventPublisher,
     const originalTopic = r.headers["dlq-original-topic"];
     if (!originalTopic) return;
     const headers = Object.fromEntries(Object.entries(r.headers).filter(([k]) => !DLQ_HEADER.test(k)));
-    await publisher.publishRaw([{ topic: originalTopic, key: r.key, value: r.value, headers: { ...headers, "dlq-replayed-from": `${r.partition}:${r.offset}` } }]);
+    await publisher.publishRaw([
+      { topic: originalTopic, key: r.key, value: r.value, headers: { ...headers, "dlq-replayed-from": `${r.partition}:${r.offset}` } },
+    ]);
     replayed++;
   });
   return replayed;

@@ -16,7 +16,14 @@ beforeAll(async () => {
   await ensureTopics(kafka, [topicOf("OrderFailed", prefix), deadLetterTopic("svc", prefix)]);
   await publisher.connect();
   consumer = new EventConsumer({
-    kafka, codec, publisher, logger: silentLogger, service: "svc", topicPrefix: prefix, maxAttempts: 2, initialBackoffMs: 5,
+    kafka,
+    codec,
+    publisher,
+    logger: silentLogger,
+    service: "svc",
+    topicPrefix: prefix,
+    maxAttempts: 2,
+    initialBackoffMs: 5,
     handlers: {
       OrderFailed: async (event) => {
         if (!healthy) throw new Error("downstream is down");
@@ -34,7 +41,14 @@ afterAll(async () => {
 });
 
 test("dead letters are listed with their error and decoded payload, and replayed to their topic once fixed", async () => {
-  const event: OrderFailed = { eventId: randomUUID(), occurredAt: new Date().toISOString(), orderId: randomUUID(), userId: "u", failureCode: "TIMEOUT", userCouponId: null };
+  const event: OrderFailed = {
+    eventId: randomUUID(),
+    occurredAt: new Date().toISOString(),
+    orderId: randomUUID(),
+    userId: "u",
+    failureCode: "TIMEOUT",
+    userCouponId: null,
+  };
   await publisher.publish([{ eventType: "OrderFailed", topic: topicOf("OrderFailed", prefix), key: event.orderId, payload: event }]);
   await eventually(async () => expect(await listDeadLetters(kafka, codec, "svc", prefix)).toHaveLength(1), 20_000);
   const [letter] = await listDeadLetters(kafka, codec, "svc", prefix);

@@ -74,7 +74,8 @@ export function checkCompose(file: string, readme: string | undefined, findings:
     checkVolumes(service.volumes, volumes, composeDir, at, findings);
     checkBuild(service.build, composeDir, at, findings);
     const serviceNetworks = Array.isArray(service.networks) ? service.networks : Object.keys(isMap(service.networks) ? service.networks : {});
-    for (const network of serviceNetworks) if (typeof network === "string" && !networks.has(network)) findings.add(at, `network "${network}" is not declared under top-level networks`);
+    for (const network of serviceNetworks)
+      if (typeof network === "string" && !networks.has(network)) findings.add(at, `network "${network}" is not declared under top-level networks`);
     // The same hardening the Kubernetes manifests enforce.
     if (service.privileged === true) findings.add(at, "privileged: true (the system needs no privileged container)");
     if (service.network_mode === "host") findings.add(at, "network_mode: host bypasses the compose network");
@@ -121,7 +122,8 @@ function checkEnvironment(environment: Json | undefined, at: string, findings: F
   }
   for (const [key, value] of Object.entries(environment)) {
     if (!/^[A-Za-z_][A-Za-z0-9_.]*$/.test(key)) findings.add(at, `environment key "${key}" is not a variable name`);
-    if (value !== null && typeof value === "object") findings.add(at, `environment ${key} must be a string, number or boolean, not ${Array.isArray(value) ? "a list" : "a mapping"}`);
+    if (value !== null && typeof value === "object")
+      findings.add(at, `environment ${key} must be a string, number or boolean, not ${Array.isArray(value) ? "a list" : "a mapping"}`);
   }
 }
 
@@ -135,16 +137,19 @@ function checkHealthcheck(healthcheck: Json | undefined, at: string, findings: F
   if (healthcheck.disable === true) return;
   const test = healthcheck.test;
   if (Array.isArray(test)) {
-    if (typeof test[0] !== "string" || !["CMD", "CMD-SHELL", "NONE"].includes(test[0])) findings.add(at, `healthcheck.test must start with CMD, CMD-SHELL or NONE (got ${JSON.stringify(test[0])})`);
+    if (typeof test[0] !== "string" || !["CMD", "CMD-SHELL", "NONE"].includes(test[0]))
+      findings.add(at, `healthcheck.test must start with CMD, CMD-SHELL or NONE (got ${JSON.stringify(test[0])})`);
     if (test[0] !== "NONE" && test.length < 2) findings.add(at, "healthcheck.test has no command");
   } else if (typeof test !== "string") {
     findings.add(at, "healthcheck.test is missing");
   }
   for (const key of ["interval", "timeout", "start_period", "start_interval"]) {
     const value = healthcheck[key];
-    if (value !== undefined && (typeof value !== "string" || !DURATION.test(value))) findings.add(at, `healthcheck.${key} ${JSON.stringify(value)} is not a duration such as 10s`);
+    if (value !== undefined && (typeof value !== "string" || !DURATION.test(value)))
+      findings.add(at, `healthcheck.${key} ${JSON.stringify(value)} is not a duration such as 10s`);
   }
-  if (healthcheck.retries !== undefined && !(Number.isInteger(healthcheck.retries) && (healthcheck.retries as number) >= 1)) findings.add(at, "healthcheck.retries must be a positive integer");
+  if (healthcheck.retries !== undefined && !(Number.isInteger(healthcheck.retries) && (healthcheck.retries as number) >= 1))
+    findings.add(at, "healthcheck.retries must be a positive integer");
 }
 
 const healthcheckDisabled = (service: Json | undefined): boolean => {
@@ -156,7 +161,11 @@ const healthcheckDisabled = (service: Json | undefined): boolean => {
 /** Returns whether the long form with start conditions (Compose v2) is used. */
 function checkDependsOn(dependsOn: Json | undefined, services: Record<string, Json>, at: string, findings: FindingList): boolean {
   if (dependsOn === undefined) return false;
-  const entries: [string, Json][] = Array.isArray(dependsOn) ? dependsOn.map((d) => [typeof d === "string" ? d : JSON.stringify(d), null]) : isMap(dependsOn) ? Object.entries(dependsOn) : [];
+  const entries: [string, Json][] = Array.isArray(dependsOn)
+    ? dependsOn.map((d) => [typeof d === "string" ? d : JSON.stringify(d), null])
+    : isMap(dependsOn)
+      ? Object.entries(dependsOn)
+      : [];
   if (!Array.isArray(dependsOn) && !isMap(dependsOn)) findings.add(at, "depends_on must be a list or a mapping");
   let conditions = false;
   for (const [dependency, spec] of entries) {
@@ -174,7 +183,8 @@ function checkDependsOn(dependsOn: Json | undefined, services: Record<string, Js
     } else if (condition === "service_completed_successfully") {
       const target = services[dependency];
       const restart = isMap(target) ? target.restart : undefined;
-      if (restart !== undefined && restart !== "no") findings.add(at, `waits for "${dependency}" to complete, but "${dependency}" has restart: ${JSON.stringify(restart)}`);
+      if (restart !== undefined && restart !== "no")
+        findings.add(at, `waits for "${dependency}" to complete, but "${dependency}" has restart: ${JSON.stringify(restart)}`);
     }
   }
   return conditions;
@@ -187,7 +197,8 @@ function checkVolumes(serviceVolumes: Json | undefined, declared: Set<string>, c
     const type = isMap(volume) ? volume.type : undefined;
     if (!source || type === "tmpfs") continue;
     if (source.startsWith(".") || source.startsWith("/") || source.startsWith("~") || type === "bind") {
-      if (source.startsWith(".") && !existsSync(path.resolve(composeDir, source))) findings.add(at, `bind mount source ${source} does not exist (relative to ${path.basename(composeDir)}/)`);
+      if (source.startsWith(".") && !existsSync(path.resolve(composeDir, source)))
+        findings.add(at, `bind mount source ${source} does not exist (relative to ${path.basename(composeDir)}/)`);
     } else if (!declared.has(source)) {
       findings.add(at, `volume "${source}" is not declared under top-level volumes`);
     }

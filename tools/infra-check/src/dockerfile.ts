@@ -15,7 +15,26 @@ interface Stage {
 }
 
 // Build-time variables Docker defines without an ARG line.
-const PREDEFINED_ARGS = new Set(["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT"]);
+const PREDEFINED_ARGS = new Set([
+  "HTTP_PROXY",
+  "http_proxy",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "FTP_PROXY",
+  "ftp_proxy",
+  "NO_PROXY",
+  "no_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+  "TARGETPLATFORM",
+  "TARGETOS",
+  "TARGETARCH",
+  "TARGETVARIANT",
+  "BUILDPLATFORM",
+  "BUILDOS",
+  "BUILDARCH",
+  "BUILDVARIANT",
+]);
 
 /** Instructions with their first line number; continuation lines joined, comment lines inside them dropped (as the parser does). */
 export function parseDockerfile(text: string): { directives: { line: number; text: string }[]; instructions: Instruction[] } {
@@ -62,10 +81,13 @@ const isExecForm = (args: string): boolean => {
 
 /** Names an ARG line declares, with defaults. */
 function argDeclarations(args: string): [string, string | undefined][] {
-  return args.split(/\s+/).filter(Boolean).map((part) => {
-    const eq = part.indexOf("=");
-    return eq === -1 ? [part, undefined] : [part.slice(0, eq), part.slice(eq + 1).replace(/^["']|["']$/g, "")];
-  });
+  return args
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((part) => {
+      const eq = part.indexOf("=");
+      return eq === -1 ? [part, undefined] : [part.slice(0, eq), part.slice(eq + 1).replace(/^["']|["']$/g, "")];
+    });
 }
 
 /**
@@ -79,7 +101,10 @@ export function checkDockerfile(file: string, findings: FindingList): number {
   const { directives, instructions } = parseDockerfile(readFileSync(file, "utf8"));
   for (const directive of directives) {
     if (/^#\s*syntax\s*=/i.test(directive.text)) {
-      findings.add(`${name}:${directive.line}`, `"${directive.text}" makes BuildKit pull a frontend image from Docker Hub at every build (fails offline or behind a registry mirror); remove it, the built-in frontend is enough`);
+      findings.add(
+        `${name}:${directive.line}`,
+        `"${directive.text}" makes BuildKit pull a frontend image from Docker Hub at every build (fails offline or behind a registry mirror); remove it, the built-in frontend is enough`,
+      );
     }
   }
 
@@ -102,13 +127,17 @@ export function checkDockerfile(file: string, findings: FindingList): number {
   }
 
   // Every name an ARG line declares anywhere: using one in a stage that does not declare it is the usual mistake.
-  const buildArgs = new Set([...globalArgs.keys(), ...stages.flatMap((s) => s.instructions.filter((i) => i.keyword === "ARG").flatMap((i) => argDeclarations(i.args).map(([arg]) => arg)))]);
+  const buildArgs = new Set([
+    ...globalArgs.keys(),
+    ...stages.flatMap((s) => s.instructions.filter((i) => i.keyword === "ARG").flatMap((i) => argDeclarations(i.args).map(([arg]) => arg))),
+  ]);
   const byName = new Map(stages.filter((s) => s.name).map((s) => [s.name!, s]));
   /** ENV names of a stage and of the stages it is built on (they are inherited). */
   const stageEnv = (stage: Stage): Set<string> => {
     const names = new Set<string>();
     for (let current: Stage | undefined = stage, depth = 0; current && depth < stages.length; depth++) {
-      for (const i of current.instructions.filter((i) => i.keyword === "ENV")) for (const m of i.args.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g)) names.add(m[1]!);
+      for (const i of current.instructions.filter((i) => i.keyword === "ENV"))
+        for (const m of i.args.matchAll(/(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=/g)) names.add(m[1]!);
       current = byName.get(/^(?:--platform=\S+\s+)?(\S+)/.exec(current.from.args)?.[1] ?? "");
     }
     return names;
@@ -123,13 +152,17 @@ export function checkDockerfile(file: string, findings: FindingList): number {
     } else {
       const argRef = /^\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?$/.exec(image);
       if (!argRef) {
-        findings.add(at, `base image ${image} is written in the FROM line; pin it through a global ARG (e.g. ARG NODE_IMAGE=node:24-slim) so it can be changed and mirrored in one place`);
+        findings.add(
+          at,
+          `base image ${image} is written in the FROM line; pin it through a global ARG (e.g. ARG NODE_IMAGE=node:24-slim) so it can be changed and mirrored in one place`,
+        );
       } else if (!globalArgs.has(argRef[1]!)) {
         findings.add(at, `FROM uses \${${argRef[1]}}, which no ARG before the first FROM declares`);
       } else {
         const value = globalArgs.get(argRef[1]!);
         if (!value) findings.add(at, `ARG ${argRef[1]} has no default base image`);
-        else if (!/[:@]/.test(value.split("/").at(-1)!) || /:latest$/.test(value)) findings.add(at, `ARG ${argRef[1]}=${value} is not pinned to a tag or digest (and not :latest)`);
+        else if (!/[:@]/.test(value.split("/").at(-1)!) || /:latest$/.test(value))
+          findings.add(at, `ARG ${argRef[1]}=${value} is not pinned to a tag or digest (and not :latest)`);
       }
     }
     if (stage.name) stageNames.add(stage.name);
@@ -163,9 +196,11 @@ export function checkDockerfile(file: string, findings: FindingList): number {
   const user = users.at(-1)?.args.split(":")[0];
   if (!user) findings.add(at, "has no USER: the container would run as root");
   else if (user === "root" || user === "0") findings.add(at, `USER ${user}: the container must run as a non-root user`);
-  if (!final.instructions.some((i) => i.keyword === "HEALTHCHECK" && !/^NONE$/i.test(i.args))) findings.add(at, "has no HEALTHCHECK (Compose and plain docker run rely on it)");
+  if (!final.instructions.some((i) => i.keyword === "HEALTHCHECK" && !/^NONE$/i.test(i.args)))
+    findings.add(at, "has no HEALTHCHECK (Compose and plain docker run rely on it)");
   const cmd = final.instructions.filter((i) => i.keyword === "CMD" || i.keyword === "ENTRYPOINT").at(-1);
   if (!cmd) findings.add(at, "has no CMD or ENTRYPOINT");
-  else if (!isExecForm(cmd.args)) findings.add(`${name}:${cmd.line}`, `${cmd.keyword} in shell form: use the exec form (JSON array) so the process gets SIGTERM directly`);
+  else if (!isExecForm(cmd.args))
+    findings.add(`${name}:${cmd.line}`, `${cmd.keyword} in shell form: use the exec form (JSON array) so the process gets SIGTERM directly`);
   return stages.length;
 }

@@ -44,7 +44,8 @@ export async function checkInfra(options: InfraCheckOptions): Promise<InfraCheck
 
   const composeFile = path.join(options.root, "infra", "docker-compose.yml");
   const readmeFile = path.join(options.root, "infra", "README.md");
-  if (existsSync(composeFile)) counted.composeServices = checkCompose(composeFile, existsSync(readmeFile) ? readFileSync(readmeFile, "utf8") : undefined, compose);
+  if (existsSync(composeFile))
+    counted.composeServices = checkCompose(composeFile, existsSync(readmeFile) ? readFileSync(readmeFile, "utf8") : undefined, compose);
   else compose.add("infra/docker-compose.yml", "not found");
 
   const dockerfileFile = path.join(options.root, "Dockerfile");

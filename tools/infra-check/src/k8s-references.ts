@@ -30,7 +30,9 @@ const templatesIn = (index: Index, namespace: string): PodTemplate[] => index.te
 
 /** Does some container of the pod expose this port (a number, or a port name)? */
 function podHasPort(template: PodTemplate, port: number | string): boolean {
-  return allContainers(template.spec).some(({ container }) => (container.ports ?? []).some((p) => (typeof port === "number" ? p.containerPort === port : p.name === port)));
+  return allContainers(template.spec).some(({ container }) =>
+    (container.ports ?? []).some((p) => (typeof port === "number" ? p.containerPort === port : p.name === port)),
+  );
 }
 
 /** Cross-references that `kubectl apply` accepts but that leave a Service without endpoints, a pod that cannot start, a PDB or HPA acting on nothing. */
@@ -58,7 +60,8 @@ function checkServices(objects: K8sObject[], index: Index, findings: FindingList
     for (const port of service.spec?.ports ?? []) {
       const target = port.targetPort ?? port.port;
       for (const template of matching) {
-        if (!podHasPort(template, target)) findings.add(where, `port ${port.name ?? port.port} targets ${JSON.stringify(target)}, which no container of ${templateName(template)} declares`);
+        if (!podHasPort(template, target))
+          findings.add(where, `port ${port.name ?? port.port} targets ${JSON.stringify(target)}, which no container of ${templateName(template)} declares`);
       }
     }
   }
@@ -66,7 +69,12 @@ function checkServices(objects: K8sObject[], index: Index, findings: FindingList
 
 function operatorSupplied(owner: K8sObject): Set<string> {
   const value = owner.metadata.annotations?.[OPERATOR_SUPPLIED_ANNOTATION] ?? "";
-  return new Set(value.split(",").map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 function keysOf(object: K8sObject): Set<string> {
@@ -83,7 +91,10 @@ function checkConfigReferences(index: Index, findings: FindingList): void {
       if (optional || supplied.has(`${kind}/${name}`) || (key !== undefined && supplied.has(`${kind}/${name}:${key}`))) return;
       const target = index.byKey.get(keyOf(namespace, kind, name));
       if (!target) {
-        findings.add(where, `${usedBy} refers to ${kind} "${name}", which no manifest defines (define it, or list it in the ${OPERATOR_SUPPLIED_ANNOTATION} annotation if the operator creates it)`);
+        findings.add(
+          where,
+          `${usedBy} refers to ${kind} "${name}", which no manifest defines (define it, or list it in the ${OPERATOR_SUPPLIED_ANNOTATION} annotation if the operator creates it)`,
+        );
       } else if (key !== undefined && !keysOf(target).has(key)) {
         findings.add(where, `${usedBy} refers to key "${key}" of ${kind} "${name}", which has no such key (has: ${[...keysOf(target)].join(", ") || "none"})`);
       }
@@ -135,7 +146,7 @@ function checkProbePorts(index: Index, findings: FindingList): void {
 function minimumReplicas(owner: K8sObject, objects: K8sObject[]): number {
   const hpa = autoscalerOf(owner, objects);
   if (hpa) return hpa.spec?.minReplicas ?? 1;
-  return ((owner.spec as { replicas?: number } | undefined)?.replicas ?? 1);
+  return (owner.spec as { replicas?: number } | undefined)?.replicas ?? 1;
 }
 
 const autoscalerOf = (owner: K8sObject, objects: K8sObject[]): IHorizontalPodAutoscaler | undefined =>
@@ -156,7 +167,10 @@ function checkDisruptionBudgets(objects: K8sObject[], index: Index, findings: Fi
     for (const template of matching) {
       const replicas = minimumReplicas(template.owner, objects);
       if (typeof minAvailable === "number" && minAvailable >= replicas) {
-        findings.add(where, `minAvailable ${minAvailable} is not below the ${replicas} replica(s) of ${templateName(template)}: a node drain could never evict one`);
+        findings.add(
+          where,
+          `minAvailable ${minAvailable} is not below the ${replicas} replica(s) of ${templateName(template)}: a node drain could never evict one`,
+        );
       }
       if (pdb.spec?.maxUnavailable === 0 || pdb.spec?.maxUnavailable === "0%") findings.add(where, `maxUnavailable 0 blocks every node drain`);
     }
@@ -186,7 +200,8 @@ function checkAutoscalers(objects: K8sObject[], index: Index, findings: FindingL
     const resources = (hpa.spec?.metrics ?? []).filter((m) => m.type === "Resource" && m.resource).map((m) => m.resource!.name);
     for (const resource of resources) {
       for (const container of template?.spec.containers ?? []) {
-        if (container.resources?.requests?.[resource] === undefined) findings.add(where, `scales on ${resource} utilisation, but container "${container.name}" of ${objectName(target)} requests no ${resource}`);
+        if (container.resources?.requests?.[resource] === undefined)
+          findings.add(where, `scales on ${resource} utilisation, but container "${container.name}" of ${objectName(target)} requests no ${resource}`);
       }
     }
     if ((target.spec as { replicas?: number } | undefined)?.replicas !== undefined) {

@@ -26,7 +26,8 @@ export function renderKustomization(dir: string, kubectl: { command: string; pat
       timeout: 30_000,
       env: { PATH: kubectl.path, HOME: scratch, KUBECONFIG: path.join(scratch, "no-kubeconfig") },
     });
-    if (result.error) return { error: `could not run ${kubectl.command} (${result.error.message}); install kubectl 1.27+ (kustomize is built in) or set KUBECTL` };
+    if (result.error)
+      return { error: `could not run ${kubectl.command} (${result.error.message}); install kubectl 1.27+ (kustomize is built in) or set KUBECTL` };
     if (result.status !== 0) return { error: `kubectl kustomize failed: ${result.stderr.trim()}` };
     const objects: K8sObject[] = [];
     for (const doc of parseAllDocuments(result.stdout)) {

@@ -34,7 +34,11 @@ export function checkPodSecurity(templates: PodTemplate[], findings: FindingList
     for (const volume of pod.volumes ?? []) {
       const types = Object.keys(volume).filter((key) => key !== "name");
       for (const type of types) {
-        if (!RESTRICTED_VOLUME_TYPES.has(type)) findings.add(where, `volume "${volume.name}" is of type ${type}, which Pod Security "restricted" forbids (allowed: ${[...RESTRICTED_VOLUME_TYPES].join(", ")})`);
+        if (!RESTRICTED_VOLUME_TYPES.has(type))
+          findings.add(
+            where,
+            `volume "${volume.name}" is of type ${type}, which Pod Security "restricted" forbids (allowed: ${[...RESTRICTED_VOLUME_TYPES].join(", ")})`,
+          );
       }
     }
     for (const sysctl of podContext.sysctls ?? []) {
@@ -42,31 +46,40 @@ export function checkPodSecurity(templates: PodTemplate[], findings: FindingList
     }
     if (podContext.runAsUser === 0) findings.add(where, `spec.securityContext.runAsUser must not be 0 (Pod Security "restricted")`);
     checkSeLinux(podContext.seLinuxOptions, `${where} pod`, findings);
-    if (podContext.seccompProfile?.type === "Unconfined") findings.add(where, `spec.securityContext.seccompProfile.type must be RuntimeDefault or Localhost, not Unconfined (Pod Security "restricted")`);
+    if (podContext.seccompProfile?.type === "Unconfined")
+      findings.add(where, `spec.securityContext.seccompProfile.type must be RuntimeDefault or Localhost, not Unconfined (Pod Security "restricted")`);
 
     for (const { label, container } of allContainers(pod)) {
       const at = `${where} ${label}`;
       const context = container.securityContext ?? {};
       if (context.privileged === true) findings.add(at, `securityContext.privileged must not be true (Pod Security "restricted")`);
       if (context.allowPrivilegeEscalation !== false) findings.add(at, `securityContext.allowPrivilegeEscalation must be false (Pod Security "restricted")`);
-      if ((context.runAsNonRoot ?? podContext.runAsNonRoot) !== true) findings.add(at, `runAsNonRoot must be true, on the pod or the container (Pod Security "restricted")`);
+      if ((context.runAsNonRoot ?? podContext.runAsNonRoot) !== true)
+        findings.add(at, `runAsNonRoot must be true, on the pod or the container (Pod Security "restricted")`);
       if (context.runAsUser === 0) findings.add(at, `securityContext.runAsUser must not be 0 (Pod Security "restricted")`);
       const seccomp = context.seccompProfile?.type ?? podContext.seccompProfile?.type;
-      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") findings.add(at, `seccompProfile.type must be RuntimeDefault or Localhost, on the pod or the container (Pod Security "restricted"; found ${seccomp ?? "none"})`);
+      if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost")
+        findings.add(
+          at,
+          `seccompProfile.type must be RuntimeDefault or Localhost, on the pod or the container (Pod Security "restricted"; found ${seccomp ?? "none"})`,
+        );
       const drop = context.capabilities?.drop ?? [];
       if (!drop.includes("ALL")) findings.add(at, `securityContext.capabilities.drop must include ALL (Pod Security "restricted")`);
       for (const capability of context.capabilities?.add ?? []) {
         if (capability !== "NET_BIND_SERVICE") findings.add(at, `capability ${capability} may not be added; only NET_BIND_SERVICE (Pod Security "restricted")`);
       }
-      if (context.procMount !== undefined && context.procMount !== "Default") findings.add(at, `securityContext.procMount must be Default (Pod Security "restricted")`);
+      if (context.procMount !== undefined && context.procMount !== "Default")
+        findings.add(at, `securityContext.procMount must be Default (Pod Security "restricted")`);
       checkSeLinux(context.seLinuxOptions, at, findings);
       for (const port of container.ports ?? []) {
         if (port.hostPort) findings.add(at, `port ${port.containerPort} has hostPort ${port.hostPort}; host ports are forbidden (Pod Security "restricted")`);
       }
       // Project rules: nothing in the image is written at run time, and the scheduler knows what each pod needs.
-      if (context.readOnlyRootFilesystem !== true) findings.add(at, `securityContext.readOnlyRootFilesystem must be true (project rule: write only to an emptyDir such as /tmp)`);
+      if (context.readOnlyRootFilesystem !== true)
+        findings.add(at, `securityContext.readOnlyRootFilesystem must be true (project rule: write only to an emptyDir such as /tmp)`);
       const requests = container.resources?.requests ?? {};
-      if (requests.cpu === undefined || requests.memory === undefined) findings.add(at, `resources.requests must set cpu and memory (project rule: the scheduler and the HPA need them)`);
+      if (requests.cpu === undefined || requests.memory === undefined)
+        findings.add(at, `resources.requests must set cpu and memory (project rule: the scheduler and the HPA need them)`);
       if (container.resources?.limits?.memory === undefined) findings.add(at, `resources.limits.memory must be set (project rule)`);
     }
   }

@@ -11,7 +11,10 @@ export interface PodTemplate {
 }
 
 interface WithSpec {
-  spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: IPodSpec }; jobTemplate?: { spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: IPodSpec } } } };
+  spec?: {
+    template?: { metadata?: { labels?: Record<string, string> }; spec?: IPodSpec };
+    jobTemplate?: { spec?: { template?: { metadata?: { labels?: Record<string, string> }; spec?: IPodSpec } } };
+  };
 }
 
 const TEMPLATE_KINDS = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"]);

@@ -74,34 +74,56 @@ describe("Kubernetes manifests", () => {
   test("a Service port that targets a port no container declares", async () => {
     const root = freshCopy();
     plant(root, "infra/k8s/wallet.yaml", "targetPort: http", "targetPort: web");
-    expect(await problems(root)).toContainEqual(expect.stringMatching(/^\[k8s\] Service\/wallet: port http targets "web", which no container of Deployment\/wallet declares/));
+    expect(await problems(root)).toContainEqual(
+      expect.stringMatching(/^\[k8s\] Service\/wallet: port http targets "web", which no container of Deployment\/wallet declares/),
+    );
   });
 
   test("a secret key that the Secret does not have", async () => {
     const root = freshCopy();
     plant(root, "infra/k8s/order.yaml", "key: ORDER_DATABASE_URL", "key: ORDERS_DATABASE_URL");
-    expect(await problems(root)).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/order: .*env DATABASE_URL refers to key "ORDERS_DATABASE_URL" of Secret "shop-secrets", which has no such key/));
+    expect(await problems(root)).toContainEqual(
+      expect.stringMatching(
+        /^\[k8s\] Deployment\/order: .*env DATABASE_URL refers to key "ORDERS_DATABASE_URL" of Secret "shop-secrets", which has no such key/,
+      ),
+    );
   });
 
   test("a ConfigMap that no manifest defines, unless documented as supplied by the operator", async () => {
     const root = freshCopy();
     plant(root, "infra/k8s/payment.yaml", "name: shop-config", "name: shop-extra-config");
-    expect(await problems(root)).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/payment: container "payment" envFrom refers to ConfigMap "shop-extra-config", which no manifest defines/));
+    expect(await problems(root)).toContainEqual(
+      expect.stringMatching(/^\[k8s\] Deployment\/payment: container "payment" envFrom refers to ConfigMap "shop-extra-config", which no manifest defines/),
+    );
 
-    plant(root, "infra/k8s/payment.yaml", /(kind: Deployment\nmetadata:\n)/, `$1  annotations:\n    ${OPERATOR_SUPPLIED_ANNOTATION}: ConfigMap/shop-extra-config\n`);
+    plant(
+      root,
+      "infra/k8s/payment.yaml",
+      /(kind: Deployment\nmetadata:\n)/,
+      `$1  annotations:\n    ${OPERATOR_SUPPLIED_ANNOTATION}: ConfigMap/shop-extra-config\n`,
+    );
     expect((await problems(root)).filter((p) => p.includes("shop-extra-config"))).toEqual([]);
   });
 
   test("a privileged (init) container, a root user, a hostPath volume and host networking", async () => {
     const root = freshCopy();
-    plant(root, "infra/k8s/coupon.yaml", "allowPrivilegeEscalation: false", "allowPrivilegeEscalation: false\n            privileged: true\n            runAsUser: 0");
+    plant(
+      root,
+      "infra/k8s/coupon.yaml",
+      "allowPrivilegeEscalation: false",
+      "allowPrivilegeEscalation: false\n            privileged: true\n            runAsUser: 0",
+    );
     plant(root, "infra/k8s/coupon.yaml", "automountServiceAccountToken: false", "automountServiceAccountToken: false\n      hostNetwork: true");
     plant(root, "infra/k8s/coupon.yaml", /(volumes:\n)/, "$1        - name: docker\n          hostPath:\n            path: /var/run/docker.sock\n");
     const found = await problems(root);
     // The first securityContext in the file is the migration's init container's: checked like the others.
-    expect(found).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/coupon init container "migrate": securityContext.privileged must not be true \(Pod Security "restricted"\)/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^\[k8s\] Deployment\/coupon init container "migrate": securityContext.privileged must not be true \(Pod Security "restricted"\)/),
+    );
     expect(found).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/coupon init container "migrate": securityContext.runAsUser must not be 0/));
-    expect(found).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/coupon: volume "docker" is of type hostPath, which Pod Security "restricted" forbids/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^\[k8s\] Deployment\/coupon: volume "docker" is of type hostPath, which Pod Security "restricted" forbids/),
+    );
     expect(found).toContainEqual(expect.stringMatching(/^\[k8s\] Deployment\/coupon: spec.hostNetwork must not be true/));
   });
 
@@ -143,7 +165,9 @@ describe("Kubernetes manifests", () => {
   test("a budget that would block every drain", async () => {
     const root = freshCopy();
     plant(root, "infra/k8s/payment.yaml", "minAvailable: 1", "minAvailable: 2");
-    expect(await problems(root)).toContainEqual(expect.stringMatching(/^\[k8s\] PodDisruptionBudget\/payment: minAvailable 2 is not below the 2 replica\(s\) of Deployment\/payment/));
+    expect(await problems(root)).toContainEqual(
+      expect.stringMatching(/^\[k8s\] PodDisruptionBudget\/payment: minAvailable 2 is not below the 2 replica\(s\) of Deployment\/payment/),
+    );
   });
 
   test("manifests that kustomize cannot render", async () => {
@@ -156,11 +180,20 @@ describe("Kubernetes manifests", () => {
 describe("Compose file", () => {
   test("depends_on a service that does not exist, and on the health of one without a healthcheck", async () => {
     const root = freshCopy();
-    plant(root, "infra/docker-compose.yml", /(\n {2}order:[\s\S]*?\n {6}catalog:\n {8}condition: service_healthy)/, "$1\n      inventory:\n        condition: service_started");
+    plant(
+      root,
+      "infra/docker-compose.yml",
+      /(\n {2}order:[\s\S]*?\n {6}catalog:\n {8}condition: service_healthy)/,
+      "$1\n      inventory:\n        condition: service_started",
+    );
     plant(root, "infra/docker-compose.yml", /(\n {2}gateway:[\s\S]*?depends_on:\n)/, "$1      migrate-wallet:\n        condition: service_healthy\n");
     const found = await problems(root);
     expect(found).toContainEqual('[compose] docker-compose.yml service "order": depends_on "inventory", which is not a service of this file');
-    expect(found).toContainEqual(expect.stringMatching(/^\[compose\] docker-compose.yml service "gateway": waits for "migrate-wallet" to be healthy, but "migrate-wallet" has no healthcheck/));
+    expect(found).toContainEqual(
+      expect.stringMatching(
+        /^\[compose\] docker-compose.yml service "gateway": waits for "migrate-wallet" to be healthy, but "migrate-wallet" has no healthcheck/,
+      ),
+    );
   });
 
   test("a malformed environment, healthcheck and an undeclared volume", async () => {
@@ -177,7 +210,9 @@ describe("Compose file", () => {
   test("Compose v2 features without the documentation saying Compose v2 is needed", async () => {
     const root = freshCopy();
     plant(root, "infra/README.md", /compose v2/gi, "Compose");
-    expect(await problems(root)).toContainEqual(expect.stringMatching(/^\[compose\] docker-compose.yml: uses Compose v2 features .* infra\/README.md does not say Compose v2 is needed/));
+    expect(await problems(root)).toContainEqual(
+      expect.stringMatching(/^\[compose\] docker-compose.yml: uses Compose v2 features .* infra\/README.md does not say Compose v2 is needed/),
+    );
   });
 });
 
@@ -190,9 +225,13 @@ describe("Dockerfile", () => {
     plant(root, "Dockerfile", /HEALTHCHECK [^\n]*\\\n[^\n]*\n/, "");
     plant(root, "Dockerfile", 'CMD ["node", "dist/main.js"]', "CMD node dist/main.js");
     const found = await problems(root);
-    expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile:1: "# syntax=docker\/dockerfile:1" makes BuildKit pull a frontend image from Docker Hub/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^\[dockerfile\] Dockerfile:1: "# syntax=docker\/dockerfile:1" makes BuildKit pull a frontend image from Docker Hub/),
+    );
     expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile:\d+: ARG NODE_IMAGE=node is not pinned to a tag or digest/));
-    expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile final stage \(line \d+\): USER root: the container must run as a non-root user/));
+    expect(found).toContainEqual(
+      expect.stringMatching(/^\[dockerfile\] Dockerfile final stage \(line \d+\): USER root: the container must run as a non-root user/),
+    );
     expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile final stage \(line \d+\): has no HEALTHCHECK/));
     expect(found).toContainEqual(expect.stringMatching(/^\[dockerfile\] Dockerfile:\d+: CMD in shell form/));
   });

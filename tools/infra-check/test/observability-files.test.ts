@@ -9,7 +9,14 @@ import type { TokenVerifier } from "@shop/auth";
 import { createServiceApp } from "@shop/http-kit";
 import type { EventConsumer } from "@shop/kafka";
 import { createLogger } from "@shop/logging";
-import { SagaOutcomeMetrics, consumerObserverMetrics, registerBrokerGauges, registerConsumerGauges, registerOutboxGauges, type OutboxRelay } from "@shop/outbox";
+import {
+  SagaOutcomeMetrics,
+  consumerObserverMetrics,
+  registerBrokerGauges,
+  registerConsumerGauges,
+  registerOutboxGauges,
+  type OutboxRelay,
+} from "@shop/outbox";
 import { createApp as createGatewayApp } from "../../../gateway/src/app.ts";
 
 const infra = (file: string) => fileURLToPath(new URL(`../../../infra/${file}`, import.meta.url));
@@ -69,13 +76,23 @@ const alertExprs = rules.groups.flatMap((g) => g.rules.map((r) => ({ where: `ale
 const panelExprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr })));
 
 test("the name extraction finds metrics and only metrics", () => {
-  expect(metricNamesIn('sum by (group, topic) (rate(kafka_consumer_lag{service="order", topic=~"a.+"}[$__rate_interval])) / on (group) up > 0.5')).toEqual(["kafka_consumer_lag", "up"]);
-  expect(metricNamesIn("histogram_quantile(0.95, sum by (le) (rate(saga_duration_seconds_bucket[10m]))) > 10 and x_total")).toEqual(["saga_duration_seconds_bucket", "x_total"]);
+  expect(metricNamesIn('sum by (group, topic) (rate(kafka_consumer_lag{service="order", topic=~"a.+"}[$__rate_interval])) / on (group) up > 0.5')).toEqual([
+    "kafka_consumer_lag",
+    "up",
+  ]);
+  expect(metricNamesIn("histogram_quantile(0.95, sum by (le) (rate(saga_duration_seconds_bucket[10m]))) > 10 and x_total")).toEqual([
+    "saga_duration_seconds_bucket",
+    "x_total",
+  ]);
 });
 
 test("every metric the alert rules and the dashboard read is registered by the code", () => {
   const registered = registeredSeriesNames();
-  const unknown = [...alertExprs, ...panelExprs].flatMap(({ where, expr }) => metricNamesIn(expr).filter((name) => !registered.has(name)).map((name) => `${where}: ${name}`));
+  const unknown = [...alertExprs, ...panelExprs].flatMap(({ where, expr }) =>
+    metricNamesIn(expr)
+      .filter((name) => !registered.has(name))
+      .map((name) => `${where}: ${name}`),
+  );
   expect(unknown).toEqual([]);
   // Each file reads something: an empty or unparsed file would pass the check above.
   expect(alertExprs.length).toBeGreaterThan(5);

@@ -47,7 +47,10 @@ class PgCatalogTransaction implements CatalogTransaction {
   }
 
   async addDailySales(day: string, lines: OrderLine[]): Promise<void> {
-    this.xid = await addDailySales(this.tx, lines.map((line) => ({ day, ...line })));
+    this.xid = await addDailySales(
+      this.tx,
+      lines.map((line) => ({ day, ...line })),
+    );
   }
 
   async commitMarker(): Promise<string> {

@@ -105,7 +105,10 @@ export class RedisSalesRanking implements SalesRanking {
       const flat = (await topCandidates.run(this.redis, [`${this.options.keyPrefix}top:scratch`, ...days.map((d) => this.dayKeys(d)[0])], [limit])) as string[];
       const candidates: ProductSales[] = [];
       for (let i = 0; i < flat.length; i += 2) candidates.push({ productId: flat[i]!, quantity: Number(flat[i + 1]) });
-      const ranking = candidates.filter((c) => c.quantity > 0).sort(bySalesRank).slice(0, limit);
+      const ranking = candidates
+        .filter((c) => c.quantity > 0)
+        .sort(bySalesRank)
+        .slice(0, limit);
       if (this.options.rankingTtlMs > 0) await this.redis.set(rankingKey, JSON.stringify(ranking), "PX", this.options.rankingTtlMs);
       return ranking;
     } catch (error) {
@@ -141,7 +144,11 @@ export class RedisSalesRanking implements SalesRanking {
 
   private async fromDatabase(days: string[], limit: number): Promise<ProductSales[]> {
     const totals = new Map<string, number>();
-    for (const day of days) for (const { productId, quantity } of (await this.loadDay(day)).sales) totals.set(productId, (totals.get(productId) ?? 0) + quantity);
-    return [...totals].map(([productId, quantity]) => ({ productId, quantity })).sort(bySalesRank).slice(0, limit);
+    for (const day of days)
+      for (const { productId, quantity } of (await this.loadDay(day)).sales) totals.set(productId, (totals.get(productId) ?? 0) + quantity);
+    return [...totals]
+      .map(([productId, quantity]) => ({ productId, quantity }))
+      .sort(bySalesRank)
+      .slice(0, limit);
   }
 }

@@ -20,6 +20,11 @@ export class StockBelowZeroError extends DomainError {
 
 export class StockLimitExceededError extends DomainError {
   constructor(productId: string, stock: number, stockDelta: number, max: number) {
-    super("STOCK_LIMIT_EXCEEDED", `stock ${stock} of product ${productId} cannot change by ${stockDelta}: it would exceed ${max}`, { productId, stock, stockDelta, max });
+    super("STOCK_LIMIT_EXCEEDED", `stock ${stock} of product ${productId} cannot change by ${stockDelta}: it would exceed ${max}`, {
+      productId,
+      stock,
+      stockDelta,
+      max,
+    });
   }
 }

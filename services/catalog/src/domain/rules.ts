@@ -20,7 +20,9 @@ export const PRODUCT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export function linesByProduct(items: readonly OrderLine[]): OrderLine[] {
   const totals = new Map<string, number>();
   for (const { productId, quantity } of items) totals.set(productId, (totals.get(productId) ?? 0) + quantity);
-  return [...totals].map(([productId, quantity]) => ({ productId, quantity })).sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
+  return [...totals]
+    .map(([productId, quantity]) => ({ productId, quantity }))
+    .sort((a, b) => (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0));
 }
 
 /** A quantity the catalog can take, give back or count: a positive integer. */
@@ -34,4 +36,5 @@ export function invalidLinesReason(items: readonly OrderLine[]): string | null {
 }
 
 /** The top-sellers order: most units first, ties by product id ascending. */
-export const bySalesRank = (a: ProductSales, b: ProductSales): number => b.quantity - a.quantity || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0);
+export const bySalesRank = (a: ProductSales, b: ProductSales): number =>
+  b.quantity - a.quantity || (a.productId < b.productId ? -1 : a.productId > b.productId ? 1 : 0);

@@ -8,7 +8,10 @@ import { PRODUCT_ID_PATTERN } from "../domain/rules.ts";
 const TANGERINES = { id: "p_0mvxln6o0b08d33f25303", name: "제주 감귤 5kg", price: 24_900, stock: 97 };
 const EARPHONES = { id: "p_0mvxlnaiwc252d11dbe84", name: "무선 블루투스 이어폰", price: 59_000, stock: 100 };
 
-export const productId = z.string().regex(PRODUCT_ID_PATTERN, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -").meta({ examples: [TANGERINES.id] });
+export const productId = z
+  .string()
+  .regex(PRODUCT_ID_PATTERN, "must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
+  .meta({ examples: [TANGERINES.id] });
 const productParams = z.object({ productId });
 /** Products are paged by id, oldest first. */
 const productCursor = schemas.pageCursor("catalog.products", PRODUCT_ID_PATTERN, TANGERINES.id);
@@ -52,7 +55,9 @@ const topSellers = z
 
 export const toBody = (p: Product) => ({ id: p.id, name: p.name, price: p.price, stock: p.stock });
 
-const productNotFound = { NOT_FOUND: { summary: "No such product", detail: "product p_0mvxlnzzz000000000000 was not found", extensions: { productId: "p_0mvxlnzzz000000000000" } } };
+const productNotFound = {
+  NOT_FOUND: { summary: "No such product", detail: "product p_0mvxlnzzz000000000000 was not found", extensions: { productId: "p_0mvxlnzzz000000000000" } },
+};
 
 export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
   return [
@@ -126,7 +131,9 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
       body: z.strictObject({ name: productName, price, stock }),
       bodyExample: { name: "한라봉 3kg", price: 32_900, stock: 50 },
       invalidExample: { body: { name: "한라봉 3kg", price: 0, stock: -1 } },
-      responses: { 201: { description: "Created", schema: productBody, example: { id: "p_0mvxlp4e7a41f9c02d6b8", name: "한라봉 3kg", price: 32_900, stock: 50 } } },
+      responses: {
+        201: { description: "Created", schema: productBody, example: { id: "p_0mvxlp4e7a41f9c02d6b8", name: "한라봉 3kg", price: 32_900, stock: 50 } },
+      },
       handler: async ({ body }) => ({ status: 201, body: toBody(await catalog.createProduct(body)) }),
     }),
     defineRoute({

@@ -87,7 +87,8 @@ export class CouponSagaRepository implements ParticipantRepository<CouponSagaSta
     if (lost.length === 0) return;
     // Reported once the batch is committed (a rolled-back batch comes again and would report twice).
     return async () => {
-      for (const { orderId, userCouponId } of lost) this.logger.error({ orderId, userCouponId }, "completed order's coupon lapsed and is taken by another order; not used twice");
+      for (const { orderId, userCouponId } of lost)
+        this.logger.error({ orderId, userCouponId }, "completed order's coupon lapsed and is taken by another order; not used twice");
     };
   }
 

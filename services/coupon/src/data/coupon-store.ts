@@ -115,7 +115,11 @@ class SqlReservationTransaction implements ReservationTransaction {
   }
 
   async setUserCouponState(userCouponId: string, status: UserCouponStatus, orderId: string | null): Promise<void> {
-    const updated = await this.tx.execute(`UPDATE user_coupons SET status = $2::user_coupon_status, order_id = $3, updated_at = now() WHERE id = $1::uuid`, [userCouponId, status, orderId]);
+    const updated = await this.tx.execute(`UPDATE user_coupons SET status = $2::user_coupon_status, order_id = $3, updated_at = now() WHERE id = $1::uuid`, [
+      userCouponId,
+      status,
+      orderId,
+    ]);
     // As Prisma's update did: a coupon that is not there is an error, not a silent no-op.
     if (updated !== 1) throw new Error(`user coupon ${userCouponId} not found`);
   }
@@ -221,12 +225,18 @@ export class SqlCouponStore implements CouponStore {
     );
     const row = rows[0];
     if (!row) return null;
-    return { terms: { couponId, totalQuantity: row.totalQuantity, issueStartsAt: row.issueStartsAt, issueEndsAt: row.issueEndsAt }, issuedUserIds: row.userIds };
+    return {
+      terms: { couponId, totalQuantity: row.totalQuantity, issueStartsAt: row.issueStartsAt, issueEndsAt: row.issueEndsAt },
+      issuedUserIds: row.userIds,
+    };
   }
 
   async holders(couponId: string, userIds: string[]): Promise<string[]> {
     if (userIds.length === 0) return [];
-    const { rows } = await this.pool.query<{ user_id: string }>(`SELECT user_id FROM user_coupons WHERE coupon_id = $1::uuid AND user_id = ANY($2::text[])`, [couponId, userIds]);
+    const { rows } = await this.pool.query<{ user_id: string }>(`SELECT user_id FROM user_coupons WHERE coupon_id = $1::uuid AND user_id = ANY($2::text[])`, [
+      couponId,
+      userIds,
+    ]);
     return rows.map((r) => r.user_id);
   }
 

@@ -106,7 +106,16 @@ type Scripted = Redis & {
   couponWithdraw(users: string, pending: string, ...userIds: string[]): Promise<number>;
   couponDropStale(users: string, pending: string, olderThanMs: number, ...userIds: string[]): Promise<number>;
   couponStale(pending: string, olderThanMs: number, limit: number): Promise<string[]>;
-  couponRestore(meta: string, users: string, staging: string, unknown: string, total: number, startsAt: number, endsAt: number, expected: number): Promise<number>;
+  couponRestore(
+    meta: string,
+    users: string,
+    staging: string,
+    unknown: string,
+    total: number,
+    startsAt: number,
+    endsAt: number,
+    expected: number,
+  ): Promise<number>;
   couponUnlock(lock: string, token: string): Promise<number>;
 };
 
@@ -133,7 +142,13 @@ export class RedisAdmissionGate implements AdmissionGate {
   }
 
   admit(couponId: string, userId: string): Promise<AdmissionVerdict> {
-    return this.redis.couponAdmit(this.key(couponId, "meta"), this.key(couponId, "users"), this.key(couponId, "pending"), this.key(couponId, "unknown"), userId);
+    return this.redis.couponAdmit(
+      this.key(couponId, "meta"),
+      this.key(couponId, "users"),
+      this.key(couponId, "pending"),
+      this.key(couponId, "unknown"),
+      userId,
+    );
   }
 
   async confirm(couponId: string, userIds: string[]): Promise<void> {

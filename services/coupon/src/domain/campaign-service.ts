@@ -32,7 +32,11 @@ export class CampaignService {
     const token = await this.gate.tryLock(campaign.id, 5_000).catch(() => null);
     if (token) {
       try {
-        await this.gate.restore({ couponId: campaign.id, totalQuantity: campaign.totalQuantity, issueStartsAt: campaign.issueStartsAt, issueEndsAt: campaign.issueEndsAt }, [], token);
+        await this.gate.restore(
+          { couponId: campaign.id, totalQuantity: campaign.totalQuantity, issueStartsAt: campaign.issueStartsAt, issueEndsAt: campaign.issueEndsAt },
+          [],
+          token,
+        );
       } catch (error) {
         this.logger.warn({ err: error, couponId: campaign.id }, "campaign not cached in Redis; the first issue request will rebuild it");
       } finally {

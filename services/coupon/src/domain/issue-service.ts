@@ -4,7 +4,16 @@ import type { Logger } from "@shop/logging";
 import { CouponAlreadyIssuedError, CouponNotActiveError, CouponSoldOutError, IssueUnavailableError } from "./errors.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import type { IssuedCoupon } from "./model.ts";
-import { ignoreIssueMetrics, type AdmissionGate, type AdmissionVerdict, type Clock, type CouponStore, type IssueObserver, type IssueOutcome, type IssueRequest } from "./ports.ts";
+import {
+  ignoreIssueMetrics,
+  type AdmissionGate,
+  type AdmissionVerdict,
+  type Clock,
+  type CouponStore,
+  type IssueObserver,
+  type IssueOutcome,
+  type IssueRequest,
+} from "./ports.ts";
 
 export interface IssueSettings {
   /** How long an admitted request waits for others to share its INSERT when the database is idle. */
@@ -165,10 +174,15 @@ export class IssueService {
     } catch (error) {
       this.observer.batchWritten(requests.length, elapsedSeconds(started), false);
       this.logger.error({ err: error, couponId, batch: requests.length }, "issue batch not stored; undoing its admissions");
-      await this.gate.withdraw(couponId, requests.map((r) => r.userId)).catch((undoError: unknown) => {
-        // Left pending: the stale-admission sweeper checks PostgreSQL and frees them later.
-        this.logger.error({ err: undoError, couponId }, "admissions could not be undone now");
-      });
+      await this.gate
+        .withdraw(
+          couponId,
+          requests.map((r) => r.userId),
+        )
+        .catch((undoError: unknown) => {
+          // Left pending: the stale-admission sweeper checks PostgreSQL and frees them later.
+          this.logger.error({ err: undoError, couponId }, "admissions could not be undone now");
+        });
       throw new IssueUnavailableError(couponId, "the issue could not be stored");
     }
     const holders: string[] = [];

@@ -57,10 +57,7 @@ export interface IssueRequest {
   userId: string;
 }
 
-export type IssueOutcome =
-  | { kind: "ISSUED"; coupon: IssuedCoupon }
-  | { kind: "ALREADY_ISSUED" }
-  | { kind: "SOLD_OUT" };
+export type IssueOutcome = { kind: "ISSUED"; coupon: IssuedCoupon } | { kind: "ALREADY_ISSUED" } | { kind: "SOLD_OUT" };
 
 /** Everything a reservation step outside the saga's events (reserve, lapse) may do inside one database transaction. */
 export interface ReservationTransaction {

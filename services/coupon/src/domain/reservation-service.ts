@@ -114,7 +114,8 @@ export class ReservationService {
       if (done) released++;
     }
     if (released) this.logger.warn({ released }, "released coupon reservations whose order was never placed");
-    if (awaitingEvents) this.logger.warn({ reservations: awaitingEvents }, "reservations of placed orders still wait for OrderPlaced: is the saga consumer lagging?");
+    if (awaitingEvents)
+      this.logger.warn({ reservations: awaitingEvents }, "reservations of placed orders still wait for OrderPlaced: is the saga consumer lagging?");
     return released;
   }
 

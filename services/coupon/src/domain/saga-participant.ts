@@ -88,7 +88,11 @@ function useForCompletedOrder(state: CouponSagaState, event: OrderCompleted): De
     if (!again) return decision([{ kind: "lapsedCouponLost", orderId: reservation.orderId, userCouponId }]);
     retaken = again;
   }
-  return decision([...retaken, { kind: "couponUsed", userCouponId, orderId: reservation.orderId }, { kind: "used", reservation: { ...reservation, status: "USED" } }]);
+  return decision([
+    ...retaken,
+    { kind: "couponUsed", userCouponId, orderId: reservation.orderId },
+    { kind: "used", reservation: { ...reservation, status: "USED" } },
+  ]);
 }
 
 /**
@@ -98,7 +102,14 @@ function useForCompletedOrder(state: CouponSagaState, event: OrderCompleted): De
 function releaseForFailedOrder(state: CouponSagaState, event: OrderFailed, context: DecisionContext): Decision<CouponSagaEffect> {
   const reservation = state.reservations.get(event.orderId);
   if (!reservation) {
-    const tombstone = { orderId: event.orderId, userCouponId: event.userCouponId, userId: event.userId, status: "CANCELLED" as const, discountAmount: 0, reservedAt: context.now };
+    const tombstone = {
+      orderId: event.orderId,
+      userCouponId: event.userCouponId,
+      userId: event.userId,
+      status: "CANCELLED" as const,
+      discountAmount: 0,
+      reservedAt: context.now,
+    };
     return decision([{ kind: "cancelled", reservation: tombstone }]);
   }
   const released: CouponSagaEffect = { kind: "released", reservation: { ...reservation, status: "RELEASED" } };

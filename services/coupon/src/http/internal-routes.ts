@@ -25,7 +25,13 @@ export function internalCouponRoutes(reservations: ReservationService): RouteSpe
       responses: {
         200: {
           description: "Reserved (or the same reservation again on a retry)",
-          schema: z.object({ userCouponId: z.string(), couponId: z.string(), orderId: z.string(), discountAmount: z.number().int(), status: z.literal("RESERVED") }),
+          schema: z.object({
+            userCouponId: z.string(),
+            couponId: z.string(),
+            orderId: z.string(),
+            discountAmount: z.number().int(),
+            status: z.literal("RESERVED"),
+          }),
         },
       },
       errors: ["VALIDATION_FAILED", "NOT_FOUND", "COUPON_NOT_USABLE"],

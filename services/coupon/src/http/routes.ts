@@ -82,7 +82,9 @@ const userCouponItem = z
   })
   .meta({ id: "UserCoupon" });
 
-const couponNotFound = { NOT_FOUND: { summary: "No such campaign", detail: "coupon was not found", extensions: { couponId: "0b9a7c6d-2e4f-4a1b-8c3d-5e6f7a8b9c0d" } } };
+const couponNotFound = {
+  NOT_FOUND: { summary: "No such campaign", detail: "coupon was not found", extensions: { couponId: "0b9a7c6d-2e4f-4a1b-8c3d-5e6f7a8b9c0d" } },
+};
 
 export function toCampaignView(c: Campaign): z.infer<typeof campaignView> {
   return {
@@ -180,8 +182,16 @@ export function couponRoutes({ campaigns, issuing, reservations }: CouponRouteDe
         ...couponNotFound,
         COUPON_SOLD_OUT: { summary: "Every coupon is issued", detail: "every coupon of this campaign has been issued", extensions: { couponId: CAMPAIGN_ID } },
         COUPON_ALREADY_ISSUED: { summary: "One per user", detail: "this user already has a coupon of this campaign", extensions: { couponId: CAMPAIGN_ID } },
-        COUPON_NOT_ACTIVE: { summary: "Outside the issuing window", detail: "issuing has not started yet", extensions: { couponId: CAMPAIGN_ID, reason: "NOT_STARTED" } },
-        COUPON_ISSUE_UNAVAILABLE: { summary: "The issue could not be made durable; retry", detail: "the coupon could not be issued right now (admission store unreachable); retry", extensions: { couponId: CAMPAIGN_ID } },
+        COUPON_NOT_ACTIVE: {
+          summary: "Outside the issuing window",
+          detail: "issuing has not started yet",
+          extensions: { couponId: CAMPAIGN_ID, reason: "NOT_STARTED" },
+        },
+        COUPON_ISSUE_UNAVAILABLE: {
+          summary: "The issue could not be made durable; retry",
+          detail: "the coupon could not be issued right now (admission store unreachable); retry",
+          extensions: { couponId: CAMPAIGN_ID },
+        },
       },
       handler: async ({ params, body }) => {
         const issued = await issuing.issue(params.userId, body.couponId);
@@ -202,7 +212,15 @@ export function couponRoutes({ campaigns, issuing, reservations }: CouponRouteDe
           schema: z.object({ items: z.array(userCouponItem) }),
           example: {
             items: [
-              { userCouponId: USER_COUPON_ID, couponId: CAMPAIGN_ID, name: CAMPAIGN.name, discountType: "PERCENT", discountValue: 10, status: "USED", expiresAt: "2026-11-30T10:12:45.311Z" },
+              {
+                userCouponId: USER_COUPON_ID,
+                couponId: CAMPAIGN_ID,
+                name: CAMPAIGN.name,
+                discountType: "PERCENT",
+                discountValue: 10,
+                status: "USED",
+                expiresAt: "2026-11-30T10:12:45.311Z",
+              },
             ],
           },
         },

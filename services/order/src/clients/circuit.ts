@@ -63,10 +63,20 @@ export class GuardedUpstream<TArgs extends unknown[], TResult> {
 }
 
 /** POSTs JSON with the service credential, the caller's trace and a deadline; returns the status and the parsed body (if any). */
-export async function postJson(url: string, body: unknown, options: Pick<UpstreamOptions, "timeoutMs" | "credentials">, traceparent: string): Promise<{ status: number; body: unknown }> {
+export async function postJson(
+  url: string,
+  body: unknown,
+  options: Pick<UpstreamOptions, "timeoutMs" | "credentials">,
+  traceparent: string,
+): Promise<{ status: number; body: unknown }> {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, application/problem+json", authorization: await options.credentials(), traceparent },
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, application/problem+json",
+      authorization: await options.credentials(),
+      traceparent,
+    },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(options.timeoutMs),
   });

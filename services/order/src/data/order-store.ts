@@ -22,7 +22,10 @@ interface OrderRow extends SagaOrderRow {
 
 const ORDER_COLUMNS = `order_id, user_id, status, subtotal, discount_amount, total_amount, user_coupon_id, payment_id, failure_code, deadline_at, completion_event_id, created_at, updated_at`;
 
-const columnsOf = (alias: string) => ORDER_COLUMNS.split(", ").map((column) => `${alias}.${column}`).join(", ");
+const columnsOf = (alias: string) =>
+  ORDER_COLUMNS.split(", ")
+    .map((column) => `${alias}.${column}`)
+    .join(", ");
 
 /** The order columns of `alias` plus its items and timeline, for a SELECT list. */
 const withDetails = (alias: string) => `
@@ -81,8 +84,6 @@ const LOCK_OVERDUE = `
     FOR UPDATE SKIP LOCKED
   )
   SELECT ${withDetails("overdue")} FROM overdue ORDER BY overdue.deadline_at`;
-
-
 
 const FIND_ORDER = `SELECT ${withDetails("o")} FROM orders o WHERE o.order_id = $1`;
 
@@ -157,7 +158,6 @@ class PgOrderTransaction implements OrderTransaction {
   publish(events: DomainEvent[]): Promise<void> {
     return appendEvents(this.tx, { schema: this.schema, topicPrefix: this.topicPrefix }, events);
   }
-
 }
 
 export class PgOrderStore implements OrderStore {
@@ -198,7 +198,12 @@ export class PgOrderStore implements OrderStore {
       // Inserted by a request that committed after this statement's snapshot, or released since: try again.
       if (!stored) continue;
       if (stored.status_code !== NOT_ANSWERED) {
-        return { state: "completed", orderId: stored.order_id, requestHash: stored.request_hash!, answer: { statusCode: stored.status_code!, body: stored.response_body } };
+        return {
+          state: "completed",
+          orderId: stored.order_id,
+          requestHash: stored.request_hash!,
+          answer: { statusCode: stored.status_code!, body: stored.response_body },
+        };
       }
       const taken = rows.find((r) => r.outcome === "taken");
       if (taken) return { state: "taken-over", orderId: taken.order_id };
@@ -248,7 +253,10 @@ export class PgOrderStore implements OrderStore {
   }
 
   async abandonIdempotencyKey(userId: string, key: string): Promise<void> {
-    await this.pool.query(`UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = $1 AND key = $2 AND status_code = ${NOT_ANSWERED}`, [userId, key]);
+    await this.pool.query(`UPDATE idempotent_requests SET claimed_at = 'epoch' WHERE user_id = $1 AND key = $2 AND status_code = ${NOT_ANSWERED}`, [
+      userId,
+      key,
+    ]);
   }
 
   transaction<T>(work: (tx: OrderTransaction) => Promise<T>): Promise<T> {

@@ -35,7 +35,11 @@ const ADMITTED: AdmissionDecision = { admitted: true };
 export function admitPlacement(backlog: SagaBacklog | undefined, limits: AdmissionLimits, now: number): AdmissionDecision {
   if (!backlog || now - backlog.sampledAt > limits.staleAfterMs) return ADMITTED;
   if (backlog.headAgeMs > limits.maxHeadAgeMs) {
-    return { admitted: false, retryAfterSeconds: Math.max(1, Math.ceil((backlog.headAgeMs - limits.maxHeadAgeMs) / 1000)), reason: `orders placed ${Math.round(backlog.headAgeMs / 1000)} s ago are still in progress` };
+    return {
+      admitted: false,
+      retryAfterSeconds: Math.max(1, Math.ceil((backlog.headAgeMs - limits.maxHeadAgeMs) / 1000)),
+      reason: `orders placed ${Math.round(backlog.headAgeMs / 1000)} s ago are still in progress`,
+    };
   }
   if (backlog.pending > limits.maxPending) return { admitted: false, retryAfterSeconds: 1, reason: `${backlog.pending} orders are in progress` };
   return ADMITTED;
@@ -46,7 +50,9 @@ export class OrdersOverloadedError extends DomainError {
   readonly responseHeaders: Record<string, string>;
 
   constructor(reason: string, retryAfterSeconds: number) {
-    super("SERVICE_UNAVAILABLE", `too many orders in progress (${reason}); retry in ${retryAfterSeconds} s with the same Idempotency-Key`, { retryAfterSeconds });
+    super("SERVICE_UNAVAILABLE", `too many orders in progress (${reason}); retry in ${retryAfterSeconds} s with the same Idempotency-Key`, {
+      retryAfterSeconds,
+    });
     this.responseHeaders = { "retry-after": String(retryAfterSeconds) };
   }
 }

@@ -13,7 +13,12 @@ export function failOverdueOrders(store: OrderStore, now: Date, limit: number, n
     const overdue = await tx.lockOverduePendingOrders(now, limit);
     if (overdue.length === 0) return 0;
     const context = { now, newId };
-    const { state, effects, publish } = foldDecisions(sagaStateOf(overdue), overdue, (current, order) => decideSignal(current, order.orderId, { kind: "DEADLINE_PASSED" }, context), evolveOrderSaga);
+    const { state, effects, publish } = foldDecisions(
+      sagaStateOf(overdue),
+      overdue,
+      (current, order) => decideSignal(current, order.orderId, { kind: "DEADLINE_PASSED" }, context),
+      evolveOrderSaga,
+    );
     await tx.saveSagaEffects(effects, state);
     await tx.publish(publish);
     return overdue.length;

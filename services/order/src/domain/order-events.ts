@@ -23,18 +23,31 @@ export function orderPlaced(order: Order, eventId: string): DomainEvent<"OrderPl
 }
 
 /** `reservedCouponId`: the coupon this order holds a reservation on (null if none), for the coupon service to release. */
-export function orderFailed(order: Pick<Order, "orderId" | "userId" | "failureCode">, reservedCouponId: string | null, eventId: string, occurredAt: Date): DomainEvent<"OrderFailed"> {
+export function orderFailed(
+  order: Pick<Order, "orderId" | "userId" | "failureCode">,
+  reservedCouponId: string | null,
+  eventId: string,
+  occurredAt: Date,
+): DomainEvent<"OrderFailed"> {
   return {
     type: "OrderFailed",
     key: order.orderId,
-    payload: { eventId, occurredAt: occurredAt.toISOString(), orderId: order.orderId, userId: order.userId, failureCode: order.failureCode!, userCouponId: reservedCouponId },
+    payload: {
+      eventId,
+      occurredAt: occurredAt.toISOString(),
+      orderId: order.orderId,
+      userId: order.userId,
+      failureCode: order.failureCode!,
+      userCouponId: reservedCouponId,
+    },
   };
 }
 
 /** The data platform's record; its eventId was fixed at placement, so a re-delivery carries the same one. */
 export function orderCompleted(
   order: Pick<Order, "orderId" | "userId" | "items" | "subtotal" | "discountAmount" | "totalAmount" | "paymentId" | "completionEventId">,
-  completedAt: Date): DomainEvent<"OrderCompleted"> {
+  completedAt: Date,
+): DomainEvent<"OrderCompleted"> {
   return {
     type: "OrderCompleted",
     key: order.orderId,

@@ -20,12 +20,13 @@ export interface Transition {
   emits: "OrderCompleted" | "OrderFailed" | null;
 }
 
-const failures: Record<"BALANCE_DEBIT_FAILED" | "STOCK_RESERVATION_FAILED" | "PAYMENT_FAILED" | "DEADLINE_PASSED", { step: TimelineStep; code: FailureCode }> = {
-  BALANCE_DEBIT_FAILED: { step: "BALANCE_DEBIT_FAILED", code: "INSUFFICIENT_BALANCE" },
-  STOCK_RESERVATION_FAILED: { step: "STOCK_RESERVATION_FAILED", code: "OUT_OF_STOCK" },
-  PAYMENT_FAILED: { step: "PAYMENT_FAILED", code: "PAYMENT_FAILED" },
-  DEADLINE_PASSED: { step: "TIMED_OUT", code: "TIMEOUT" },
-};
+const failures: Record<"BALANCE_DEBIT_FAILED" | "STOCK_RESERVATION_FAILED" | "PAYMENT_FAILED" | "DEADLINE_PASSED", { step: TimelineStep; code: FailureCode }> =
+  {
+    BALANCE_DEBIT_FAILED: { step: "BALANCE_DEBIT_FAILED", code: "INSUFFICIENT_BALANCE" },
+    STOCK_RESERVATION_FAILED: { step: "STOCK_RESERVATION_FAILED", code: "OUT_OF_STOCK" },
+    PAYMENT_FAILED: { step: "PAYMENT_FAILED", code: "PAYMENT_FAILED" },
+    DEADLINE_PASSED: { step: "TIMED_OUT", code: "TIMEOUT" },
+  };
 
 /**
  * The order's state machine. PENDING is the only state that changes: to COMPLETED on a payment,

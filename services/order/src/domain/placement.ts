@@ -103,15 +103,15 @@ export class Placement {
       // Nothing happened under a fresh claim: the key is free for a corrected or later retry. A
       // resumed claim keeps its order id (an earlier attempt may hold a coupon reservation for it).
       // A failure to free or keep it only delays the retry until the claim may be taken over.
-      const settle = resumed ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey) : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
+      const settle = resumed
+        ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey)
+        : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
       await settle.catch(() => undefined);
       throw error;
     }
 
     try {
-      const reservation = userCouponId
-        ? await this.coupons.reserve({ userCouponId, userId: command.userId, orderId, orderAmount: priced.subtotal })
-        : null;
+      const reservation = userCouponId ? await this.coupons.reserve({ userCouponId, userId: command.userId, orderId, orderAmount: priced.subtotal }) : null;
       return await this.storePlacement(command, orderId, priced, userCouponId, reservation);
     } catch (error) {
       // The coupon may be reserved for this order id: a retry must place the same order id.

@@ -16,7 +16,13 @@ export function parsePreferWait(header: string | undefined): PreferWait {
     const separator = nameAndValue.indexOf("=");
     const name = (separator === -1 ? nameAndValue : nameAndValue.slice(0, separator)).trim().toLowerCase();
     if (name !== "wait") continue;
-    const raw = separator === -1 ? "" : nameAndValue.slice(separator + 1).trim().replace(/^"(.*)"$/, "$1");
+    const raw =
+      separator === -1
+        ? ""
+        : nameAndValue
+            .slice(separator + 1)
+            .trim()
+            .replace(/^"(.*)"$/, "$1");
     if (!/^\d{1,6}$/.test(raw)) return { ok: false, message: "wait must be a whole number of seconds" };
     const seconds = Number(raw);
     if (seconds > MAX_PREFER_WAIT_SECONDS) return { ok: false, message: `wait must be at most ${MAX_PREFER_WAIT_SECONDS} seconds` };

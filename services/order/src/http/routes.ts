@@ -70,7 +70,10 @@ const FAILED_ORDER = {
 
 const placementHeaders = {
   Location: { description: "The order's URL", required: true, schema: { type: "string" }, example: `/api/v1/users/minji/orders/${ORDER_ID}` },
-  "Idempotent-Replayed": { description: "`true` when this is the stored answer to an earlier request with the same Idempotency-Key", schema: { type: "string", enum: ["true"] } },
+  "Idempotent-Replayed": {
+    description: "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+    schema: { type: "string", enum: ["true"] },
+  },
   "Preference-Applied": { description: "`wait=N` when `Prefer: wait=N` was honoured", schema: { type: "string" }, example: "wait=5" },
 };
 
@@ -79,7 +82,6 @@ const placementStatus: Record<PlacementKind, 201 | 202> = { ACCEPTED: 202, FINAL
 
 const userParams = z.object({ userId: schemas.userId });
 const orderParams = userParams.extend({ orderId: opaqueId.meta({ examples: [ORDER_ID] }) });
-
 
 const orderLine = z.strictObject({
   productId: opaqueId,
@@ -95,7 +97,8 @@ const placeOrderBody = z.strictObject({
       // One line per product: a repeated product is ambiguous (add up? keep the last?), so it is refused.
       const seen = new Set<string>();
       items.forEach((item, index) => {
-        if (seen.has(item.productId)) ctx.addIssue({ code: "custom", message: `product ${item.productId} appears more than once; send one line per product`, path: [index, "productId"] });
+        if (seen.has(item.productId))
+          ctx.addIssue({ code: "custom", message: `product ${item.productId} appears more than once; send one line per product`, path: [index, "productId"] });
         seen.add(item.productId);
       });
     }),
@@ -146,11 +149,20 @@ const orderSchema = z
     totalAmount: krw.describe("subtotal - discountAmount: what the wallet pays"),
     userCouponId: z.string().nullable(),
     paymentId: z.string().nullable().describe("Set once the payment completed"),
-    failureCode: z.enum(["INSUFFICIENT_BALANCE", "OUT_OF_STOCK", "COUPON_NOT_USABLE", "PAYMENT_FAILED", "TIMEOUT"]).nullable().describe("Why a FAILED order failed"),
+    failureCode: z
+      .enum(["INSUFFICIENT_BALANCE", "OUT_OF_STOCK", "COUPON_NOT_USABLE", "PAYMENT_FAILED", "TIMEOUT"])
+      .nullable()
+      .describe("Why a FAILED order failed"),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
     timeline: z
-      .array(z.object({ step: z.enum(TIMELINE_STEPS), status: z.enum(["SUCCEEDED", "FAILED", "IGNORED"]).describe("IGNORED: arrived after the order was final and changed nothing"), at: z.iso.datetime() }))
+      .array(
+        z.object({
+          step: z.enum(TIMELINE_STEPS),
+          status: z.enum(["SUCCEEDED", "FAILED", "IGNORED"]).describe("IGNORED: arrived after the order was final and changed nothing"),
+          at: z.iso.datetime(),
+        }),
+      )
       .describe("Saga steps this service saw, in the order it saw them"),
   })
   .meta({ id: "Order" });
@@ -200,8 +212,15 @@ export function orderRoutes(orders: OrderService): RouteSpec[] {
       },
       errors: ["NOT_FOUND", "IDEMPOTENCY_KEY_REUSED", "REQUEST_IN_PROGRESS", "SERVICE_UNAVAILABLE"],
       problemExamples: {
-        NOT_FOUND: { summary: "A product the catalog does not have", detail: "no product with id p_0mvxlnzzz000000000000", extensions: { missingProductIds: ["p_0mvxlnzzz000000000000"] } },
-        REQUEST_IN_PROGRESS: { summary: "The first request with this key is still running", detail: "a request with this Idempotency-Key is still being processed; retry shortly" },
+        NOT_FOUND: {
+          summary: "A product the catalog does not have",
+          detail: "no product with id p_0mvxlnzzz000000000000",
+          extensions: { missingProductIds: ["p_0mvxlnzzz000000000000"] },
+        },
+        REQUEST_IN_PROGRESS: {
+          summary: "The first request with this key is still running",
+          detail: "a request with this Idempotency-Key is still being processed; retry shortly",
+        },
         SERVICE_UNAVAILABLE: {
           summary: "A service the placement needs is down",
           detail: "the catalog service is not available right now; retry with the same Idempotency-Key",
@@ -209,7 +228,12 @@ export function orderRoutes(orders: OrderService): RouteSpec[] {
         },
       },
       handler: async ({ params, body, headers }) => {
-        const outcome = await orders.place({ userId: params.userId, idempotencyKey: headers["idempotency-key"], items: body.items, userCouponId: body.userCouponId });
+        const outcome = await orders.place({
+          userId: params.userId,
+          idempotencyKey: headers["idempotency-key"],
+          items: body.items,
+          userCouponId: body.userCouponId,
+        });
         let { order } = outcome;
         let statusCode = placementStatus[outcome.kind];
         const responseHeaders: Record<string, string> = { location: `/api/v1/users/${params.userId}/orders/${order.orderId}` };
@@ -234,7 +258,9 @@ export function orderRoutes(orders: OrderService): RouteSpec[] {
       params: orderParams,
       responses: { 200: { description: "The order", schema: orderSchema, example: COMPLETED_ORDER } },
       errors: ["NOT_FOUND"],
-      problemExamples: { NOT_FOUND: { summary: "No such order of this user", detail: "order was not found", extensions: { orderId: "9d3c6e4f-1a3d-4b5c-9e7f-0a1b2c3d4e5f" } } },
+      problemExamples: {
+        NOT_FOUND: { summary: "No such order of this user", detail: "order was not found", extensions: { orderId: "9d3c6e4f-1a3d-4b5c-9e7f-0a1b2c3d4e5f" } },
+      },
       handler: async ({ params }) => ({ status: 200, body: orderView(await orders.get(params.userId, params.orderId)) }),
     }),
     defineRoute({

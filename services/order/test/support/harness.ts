@@ -32,7 +32,7 @@ export interface HttpAnswer {
   status: number;
   contentType: string;
   headers: Headers;
-   
+
   body: any;
 }
 
@@ -44,7 +44,12 @@ export function httpClient(baseUrl: () => string) {
       body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
     });
     const text = await response.text();
-    return { status: response.status, contentType: response.headers.get("content-type") ?? "", headers: response.headers, body: text ? JSON.parse(text) : undefined };
+    return {
+      status: response.status,
+      contentType: response.headers.get("content-type") ?? "",
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
   };
 }
 

@@ -60,7 +60,14 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-const problem = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}) => ({ type: "about:blank", title: "error", status, code, detail, ...extra });
+const problem = (status: number, code: string, detail: string, extra: Record<string, unknown> = {}) => ({
+  type: "about:blank",
+  title: "error",
+  status,
+  code,
+  detail,
+  ...extra,
+});
 
 export async function startUpstreamStandIn(): Promise<UpstreamStandIn> {
   const standIn: Omit<UpstreamStandIn, "url" | "close"> = {

@@ -8,6 +8,7 @@ export type PaymentVerdict = { approved: true } | { approved: false; detail: str
  */
 export function judgePayment(amount: number, perTransactionLimit: number): PaymentVerdict {
   if (!Number.isSafeInteger(amount) || amount < 0) return { approved: false, detail: `not a payable amount: ${amount}` };
-  if (amount > perTransactionLimit) return { approved: false, detail: `${amount} KRW exceeds the provider's per-transaction limit of ${perTransactionLimit} KRW` };
+  if (amount > perTransactionLimit)
+    return { approved: false, detail: `${amount} KRW exceeds the provider's per-transaction limit of ${perTransactionLimit} KRW` };
   return { approved: true };
 }

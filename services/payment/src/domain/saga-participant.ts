@@ -56,7 +56,8 @@ export function paymentParticipant(options: PaymentParticipantOptions): PaymentP
         decide: (state, event) => {
           const effects: PaymentEffect[] = [];
           // The first failure of an order is the one kept.
-          if (!state.failedOrders.has(event.orderId)) effects.push({ kind: "failureRecorded", orderId: event.orderId, userId: event.userId, failureCode: event.failureCode });
+          if (!state.failedOrders.has(event.orderId))
+            effects.push({ kind: "failureRecorded", orderId: event.orderId, userId: event.userId, failureCode: event.failureCode });
           // Only a COMPLETED payment is cancelled, once: a declined (FAILED) one stays declined.
           const payment = state.payments.get(event.orderId);
           if (payment?.status === "COMPLETED") effects.push({ kind: "cancelled", orderId: event.orderId, paymentId: payment.paymentId });
@@ -74,7 +75,10 @@ function takePayment(event: StockReserved, maxAmount: number, context: DecisionC
   const answer = { eventId: context.newId(), occurredAt: context.now.toISOString(), orderId, userId };
   const verdict = judgePayment(amount, maxAmount);
   if (verdict.approved) {
-    return decision<PaymentEffect>([{ kind: "taken", paymentId, orderId, userId, amount }], [{ type: "PaymentCompleted", key: orderId, payload: { ...answer, paymentId, amount } }]);
+    return decision<PaymentEffect>(
+      [{ kind: "taken", paymentId, orderId, userId, amount }],
+      [{ type: "PaymentCompleted", key: orderId, payload: { ...answer, paymentId, amount } }],
+    );
   }
   return decision<PaymentEffect>(
     [{ kind: "declined", paymentId, orderId, userId, amount, reason: verdict.detail }],

@@ -10,7 +10,9 @@ const paymentSchema = z
     paymentId: z.string(),
     orderId: z.string(),
     amount: z.number().int().min(0).describe("KRW: the order's totalAmount"),
-    status: z.enum(["COMPLETED", "FAILED", "CANCELLED"]).describe("FAILED: declined, nothing taken; CANCELLED: the order failed after the payment, the wallet refunded it"),
+    status: z
+      .enum(["COMPLETED", "FAILED", "CANCELLED"])
+      .describe("FAILED: declined, nothing taken; CANCELLED: the order failed after the payment, the wallet refunded it"),
     createdAt: z.iso.datetime(),
   })
   .meta({ id: "Payment" });
@@ -39,14 +41,26 @@ export function paymentRoutes(payments: PaymentService): RouteSpec[] {
         200: {
           description: "The payments",
           schema: z.object({ items: z.array(paymentSchema) }),
-          example: { items: [{ paymentId: "e3a9c7b1-4d2f-4e8a-9b6c-1f0d2e3a4b5c", orderId: ORDER_ID, amount: 22_410, status: "COMPLETED", createdAt: "2026-11-23T10:15:31.688Z" }] },
+          example: {
+            items: [
+              {
+                paymentId: "e3a9c7b1-4d2f-4e8a-9b6c-1f0d2e3a4b5c",
+                orderId: ORDER_ID,
+                amount: 22_410,
+                status: "COMPLETED",
+                createdAt: "2026-11-23T10:15:31.688Z",
+              },
+            ],
+          },
         },
       },
       handler: async ({ params, query }) => {
         const items = await payments.paymentsOf(params.userId, query.orderId);
         return {
           status: 200,
-          body: { items: items.map((p) => ({ paymentId: p.paymentId, orderId: p.orderId, amount: p.amount, status: p.status, createdAt: p.createdAt.toISOString() })) },
+          body: {
+            items: items.map((p) => ({ paymentId: p.paymentId, orderId: p.orderId, amount: p.amount, status: p.status, createdAt: p.createdAt.toISOString() })),
+          },
         };
       },
     }),

@@ -94,7 +94,13 @@ export const walletSagaRepository: ParticipantRepository<WalletSagaState, Wallet
   async save(tx: SqlTransaction, effects: WalletEffect[], state: WalletSagaState): Promise<void> {
     const entries = effects.filter(movesMoney).map(toLedgerEntry);
     if (entries.length) {
-      await tx.execute(APPEND_LEDGER, [entries.map((e) => e.userId), entries.map((e) => e.type), entries.map((e) => e.amount), entries.map((e) => e.balanceAfter), entries.map((e) => e.orderId)]);
+      await tx.execute(APPEND_LEDGER, [
+        entries.map((e) => e.userId),
+        entries.map((e) => e.type),
+        entries.map((e) => e.amount),
+        entries.map((e) => e.balanceAfter),
+        entries.map((e) => e.orderId),
+      ]);
       const userIds = unique(entries.map((e) => e.userId));
       const updated = await tx.execute(SET_BALANCES, [userIds, userIds.map((id) => state.balances.get(id)!)]);
       if (updated !== userIds.length) throw new Error(`expected ${userIds.length} locked wallets, updated ${updated}`);

@@ -31,7 +31,9 @@ const CLAIMED_NOT_ANSWERED = 0;
 const ANSWERED = 201;
 
 const keyStateOf = (row: IdempotentRequestRow): ChargeKeyState =>
-  row.status_code === CLAIMED_NOT_ANSWERED ? { state: "in-progress", requestHash: row.request_hash } : { state: "completed", requestHash: row.request_hash, answer: row.response_body };
+  row.status_code === CLAIMED_NOT_ANSWERED
+    ? { state: "in-progress", requestHash: row.request_hash }
+    : { state: "completed", requestHash: row.request_hash, answer: row.response_body };
 
 const LEDGER_COLUMNS = "id, user_id, type, amount, balance_after, order_id, created_at";
 
@@ -71,7 +73,10 @@ class PgWalletTransaction implements WalletTransaction {
     );
     if (inserted === 1) return { state: "claimed" };
     // A statement of its own: its snapshot sees the row the first request committed meanwhile.
-    const [stored] = await this.tx.query<IdempotentRequestRow>("SELECT request_hash, status_code, response_body FROM idempotent_requests WHERE user_id = $1 AND key = $2", [userId, key]);
+    const [stored] = await this.tx.query<IdempotentRequestRow>(
+      "SELECT request_hash, status_code, response_body FROM idempotent_requests WHERE user_id = $1 AND key = $2",
+      [userId, key],
+    );
     if (!stored) throw new Error(`idempotent request (${userId}, ${key}) vanished after its claim conflicted`);
     return keyStateOf(stored);
   }
@@ -102,7 +107,11 @@ export class PgWalletStore implements WalletStore {
 
   async history(userId: string, limit: number, cursor?: string): Promise<Page<LedgerEntry>> {
     const { rows } = cursor
-      ? await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE user_id = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3`, [userId, cursor, limit + 1])
+      ? await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE user_id = $1 AND id < $2::bigint ORDER BY id DESC LIMIT $3`, [
+          userId,
+          cursor,
+          limit + 1,
+        ])
       : await this.pool.query<LedgerRow>(`SELECT ${LEDGER_COLUMNS} FROM ledger_entries WHERE user_id = $1 ORDER BY id DESC LIMIT $2`, [userId, limit + 1]);
     const items = rows.slice(0, limit).map(toEntry);
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };

@@ -9,9 +9,7 @@ const userParams = z.object({ userId: schemas.userId });
 const historyCursor = schemas.pageCursor("wallet.history", /^\d{1,18}$/, "1041");
 
 const krw = z.number().int();
-const balance = z
-  .object({ userId: z.string(), balance: krw.min(0).describe("KRW; never negative") })
-  .meta({ id: "Balance" });
+const balance = z.object({ userId: z.string(), balance: krw.min(0).describe("KRW; never negative") }).meta({ id: "Balance" });
 const chargeReceipt = z
   .object({
     chargeId: z.string().describe("The ledger entry of the charge"),
@@ -32,7 +30,10 @@ const historyItem = z
   .meta({ id: "LedgerEntry" });
 
 const idempotentReplay = {
-  "Idempotent-Replayed": { description: "`true` when this is the stored answer to an earlier request with the same Idempotency-Key", schema: { type: "string", enum: ["true"] } },
+  "Idempotent-Replayed": {
+    description: "`true` when this is the stored answer to an earlier request with the same Idempotency-Key",
+    schema: { type: "string", enum: ["true"] },
+  },
 };
 
 export function walletRoutes(wallet: WalletService): RouteSpec[] {
@@ -54,7 +55,9 @@ export function walletRoutes(wallet: WalletService): RouteSpec[] {
       summary: "Charge the balance",
       tags: ["Wallet"],
       params: userParams,
-      headers: z.object({ "idempotency-key": schemas.idempotencyKey.optional().describe("Optional. A retry with the same key and body returns the first answer") }),
+      headers: z.object({
+        "idempotency-key": schemas.idempotencyKey.optional().describe("Optional. A retry with the same key and body returns the first answer"),
+      }),
       body: z.strictObject({ amount: schemas.positiveInt(MAX_CHARGE_AMOUNT).describe("KRW to add") }),
       bodyExample: { amount: 100_000 },
       invalidExample: { body: { amount: 0 } },
@@ -87,7 +90,14 @@ export function walletRoutes(wallet: WalletService): RouteSpec[] {
           schema: z.object({ items: z.array(historyItem), nextCursor: schemas.nextCursor }),
           example: {
             items: [
-              { id: "1042", type: "PAYMENT", amount: -22_410, balanceAfter: 77_590, orderId: "5d1e8a2c-7f3b-4c9d-a6e0-2b8f4c1d9e73", createdAt: "2026-11-23T10:15:31.482Z" },
+              {
+                id: "1042",
+                type: "PAYMENT",
+                amount: -22_410,
+                balanceAfter: 77_590,
+                orderId: "5d1e8a2c-7f3b-4c9d-a6e0-2b8f4c1d9e73",
+                createdAt: "2026-11-23T10:15:31.482Z",
+              },
               { id: "1041", type: "CHARGE", amount: 100_000, balanceAfter: 100_000, createdAt: "2026-11-23T10:14:02.117Z" },
             ],
             nextCursor: historyCursor.example,
@@ -99,7 +109,14 @@ export function walletRoutes(wallet: WalletService): RouteSpec[] {
         return {
           status: 200,
           body: {
-            items: page.items.map((e) => ({ id: e.id, type: e.type, amount: e.amount, balanceAfter: e.balanceAfter, ...(e.orderId ? { orderId: e.orderId } : {}), createdAt: e.createdAt.toISOString() })),
+            items: page.items.map((e) => ({
+              id: e.id,
+              type: e.type,
+              amount: e.amount,
+              balanceAfter: e.balanceAfter,
+              ...(e.orderId ? { orderId: e.orderId } : {}),
+              createdAt: e.createdAt.toISOString(),
+            })),
             nextCursor: historyCursor.next(page.nextCursor),
           },
         };
