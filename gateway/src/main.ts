@@ -46,10 +46,9 @@ export const gatewayService = defineService({
           closeRedis,
         )
       : undefined;
-    if (redis) {
-      ctx.ready("redis", () => redis.ping());
-      if (!(await whenReady(redis, 2_000))) logger.warn("Redis not reachable at start; writes are not rate limited until it is");
-    }
+    // Not a readiness check: without Redis writes pass unlimited (the limiter fails open), so a Redis
+    // outage must not take every gateway replica out of the load balancer.
+    if (redis && !(await whenReady(redis, 2_000))) logger.warn("Redis not reachable at start; writes are not rate limited until it is");
     const app = createApp({
       logger,
       upstreams,

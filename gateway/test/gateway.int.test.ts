@@ -321,7 +321,7 @@ describe("rate limiting", () => {
     expect(other.status).toBe(201);
   });
 
-  test("without Redis, writes go through rather than fail", async () => {
+  test("without Redis, writes go through rather than fail, and the gateway stays ready", async () => {
     const noRedis = await startGateway(
       gatewayConfig({ WALLET_URL: wallet.url, REDIS_URL: `redis://127.0.0.1:${await closedPort()}`, RATE_LIMIT_BURST: "1" }),
       silentLogger,
@@ -331,7 +331,7 @@ describe("rate limiting", () => {
       const token = await signToken({ sub: userId });
       for (let i = 0; i < 3; i++)
         expect((await call(noRedis, "POST", `/api/v1/users/${userId}/balance/charges`, { token, body: { amount: 1 } })).status).toBe(201);
-      expectProblem(await call(noRedis, "GET", "/readyz"), 503, "NOT_READY");
+      expect((await call(noRedis, "GET", "/readyz")).status).toBe(200);
     } finally {
       await noRedis.stop();
     }
