@@ -15,11 +15,17 @@ type Level = "error" | "warn" | "info" | "debug";
 const REBALANCING =
   /group is rebalancing|rejoin is needed|re-joining|not the correct coordinator|generation id is not valid|coordinator is loading|coordinator is not available/i;
 
+// What a broker answers for a moment after a topic is created or a partition's leadership moves
+// (every service creates its topics at start): kafkajs refreshes its metadata and retries.
+const SETTLING_TOPIC = /not the leader for that topic-partition|does not host this topic-partition|topic creation errors|leader not available/i;
+
 /**
  * The level a kafkajs log entry is written at. A group rebalance is routine (every deploy, scale-up
  * or restart of a member causes one) and kafkajs recovers by itself, yet it logs the refused
  * heartbeats and commits at error level: those become info, a member the coordinator forgot
- * (it re-joins, its partitions are redelivered) a warning. Everything else keeps kafkajs' level.
+ * (it re-joins, its partitions are redelivered) a warning. A topic still settling after its
+ * creation (or a leader moving) is retried by kafkajs too: a warning. Everything else keeps
+ * kafkajs' level.
  */
 export function kafkaLogLevel(level: number, message: string, error?: unknown): Level {
   const mapped = levels[level] ?? "info";
@@ -27,6 +33,7 @@ export function kafkaLogLevel(level: number, message: string, error?: unknown): 
   const text = `${message} ${typeof error === "string" ? error : ""}`;
   if (/not aware of this member/i.test(text)) return "warn";
   if (REBALANCING.test(text)) return "info";
+  if (SETTLING_TOPIC.test(text)) return "warn";
   return mapped;
 }
 

@@ -10,6 +10,10 @@ test.each([
   [logLevel.ERROR, "Response JoinGroup(key: 11, version: 5)", "This is not the correct coordinator for this group", "info"],
   [logLevel.WARN, "The group is rebalancing, re-joining", "The group is rebalancing, so a rejoin is needed", "info"],
   [logLevel.ERROR, "The coordinator is not aware of this member, re-joining the group", "The coordinator is not aware of this member", "warn"],
+  // A topic settling after its creation, as every service's start-up sees it.
+  [logLevel.ERROR, "Response Metadata(key: 3, version: 6)", "This server does not host this topic-partition", "warn"],
+  [logLevel.ERROR, "Response ListOffsets(key: 2, version: 3)", "This server is not the leader for that topic-partition", "warn"],
+  [logLevel.ERROR, "Response CreateTopics(key: 19, version: 3)", "Topic creation errors", "warn"],
 ] as const)("kafkajs level %i %s (%s) is written at %s", (level, message, error, expected) => {
   expect(kafkaLogLevel(level, message, error)).toBe(expected);
 });
