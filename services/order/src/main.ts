@@ -5,6 +5,7 @@ import { ParticipantRunner } from "@shop/saga";
 import { defineService, isEntryPoint, runService, systemClock, type PeriodicJob } from "@shop/service-kit";
 import { createApp } from "./app.ts";
 import { HttpProductCatalog } from "./clients/catalog-client.ts";
+import { registerCircuitGauge } from "./clients/circuit.ts";
 import { HttpCouponReservations } from "./clients/coupon-client.ts";
 import { loadOrderConfig } from "./config.ts";
 import { PgOrderChangeFeed } from "./data/order-change-feed.ts";
@@ -50,6 +51,7 @@ export const orderService = defineService({
     const upstream = { timeoutMs: config.UPSTREAM_TIMEOUT_MS, resetTimeoutMs: config.UPSTREAM_BREAKER_RESET_MS, logger, credentials };
     const catalog = ctx.own("catalog circuit", new HttpProductCatalog({ ...upstream, baseUrl: config.CATALOG_URL }), (c) => c.shutdown());
     const coupons = ctx.own("coupon circuit", new HttpCouponReservations({ ...upstream, baseUrl: config.COUPON_URL }), (c) => c.shutdown());
+    registerCircuitGauge(ctx.metrics, { catalog, coupon: coupons });
     const changes = new PgOrderChangeFeed(database, logger);
     // Load shedding reads a sample, never the database, on the placement path.
     const backlog: BacklogSampler = new BacklogSampler(

@@ -1,4 +1,4 @@
-import { EventProbe, eventually, silentLogger, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
+import { EventProbe, eventually, metricValue, silentLogger, uniqueTopicPrefix, type TestSchema } from "@shop/testing";
 import type { RunningOrder } from "../src/main.ts";
 import { httpClient, newKey, newTestSchema, newUser, sleep, startOrderService } from "./support/harness.ts";
 import { startUpstreamStandIn, type UpstreamStandIn } from "./support/upstream-stand-in.ts";
@@ -305,6 +305,9 @@ test("a catalog outage is 503 SERVICE_UNAVAILABLE, stores nothing, and the circu
       opened = upstream.calls.quote === quotesBefore;
     }
     expect(opened).toBe(true);
+    const metrics = await (await fetch(`${order.url}/metrics`)).text();
+    expect(metricValue(metrics, "order_upstream_circuit_open", { service: "order", upstream: "catalog" })).toBe(1);
+    expect(metricValue(metrics, "order_upstream_circuit_open", { service: "order", upstream: "coupon" })).toBe(0);
   } finally {
     upstream.down.catalog = false;
   }

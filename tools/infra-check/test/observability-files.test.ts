@@ -18,6 +18,7 @@ import {
   type OutboxRelay,
 } from "@shop/outbox";
 import { createApp as createGatewayApp } from "../../../gateway/src/app.ts";
+import { registerCircuitGauge } from "../../../services/order/src/clients/circuit.ts";
 
 const infra = (file: string) => fileURLToPath(new URL(`../../../infra/${file}`, import.meta.url));
 const logger = createLogger("observability-files-test", "silent");
@@ -33,6 +34,7 @@ function registeredSeriesNames(): Set<string> {
   registerBrokerGauges(registry, { service: "test", admin: {} as Admin, consumer: {} as EventConsumer, logger });
   registerOutboxGauges(registry, "test", {} as OutboxRelay, logger);
   new SagaOutcomeMetrics(registry, "test");
+  registerCircuitGauge(registry, {});
   const names = new Set(["up"]);
   for (const metric of [...registry.getMetricsAsArray(), ...gateway.getMetricsAsArray()]) {
     names.add(metric.name);

@@ -39,6 +39,11 @@ export class HttpProductCatalog implements ProductCatalog {
     return this.upstream.call(productIds);
   }
 
+  /** True while the breaker fails calls fast. */
+  get circuitOpen(): boolean {
+    return this.upstream.isOpen;
+  }
+
   shutdown(): void {
     this.upstream.shutdown();
   }

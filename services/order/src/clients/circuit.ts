@@ -1,4 +1,5 @@
 import CircuitBreaker from "opossum";
+import { Gauge, type Registry } from "prom-client";
 import { DomainError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import { ServiceUnavailableError } from "../domain/errors.ts";
@@ -88,4 +89,20 @@ export async function postJson(
     parsed = undefined;
   }
   return { status: response.status, body: parsed };
+}
+
+/**
+ * `order_upstream_circuit_open{upstream}`: 1 while the order service's breaker for that upstream
+ * is open (its placements answer 503 SERVICE_UNAVAILABLE without calling it).
+ */
+export function registerCircuitGauge(registry: Registry, circuits: Record<string, { readonly circuitOpen: boolean }>): void {
+  new Gauge({
+    name: "order_upstream_circuit_open",
+    help: "1 while the order service's circuit breaker for an upstream (catalog, coupon) is open",
+    labelNames: ["service", "upstream"],
+    registers: [registry],
+    collect() {
+      for (const [upstream, circuit] of Object.entries(circuits)) this.set({ service: "order", upstream }, circuit.circuitOpen ? 1 : 0);
+    },
+  });
 }

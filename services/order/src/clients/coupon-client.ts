@@ -40,6 +40,11 @@ export class HttpCouponReservations implements CouponReservations {
     return this.upstream.call(request);
   }
 
+  /** True while the breaker fails calls fast. */
+  get circuitOpen(): boolean {
+    return this.upstream.isOpen;
+  }
+
   shutdown(): void {
     this.upstream.shutdown();
   }
