@@ -39,11 +39,12 @@ test(
 );
 
 test(
-  "Redis lost in the middle of a coupon rush: the campaign is never over-issued and every order ends",
+  "Redis lost in the middle of a coupon rush: the campaign sells out exactly (never over-issued, nothing lost) and every order ends",
   async () => {
     const result = await runTrial(env, "redis-wipe", { orders: 60, rate: 20, faultAfterMs: 0, faultForMs: 1_000 });
     console.info(`[measure]\n${formatTrials([result])}`);
     expect(result.couponsOverIssued).toBe(0);
+    expect(result.couponsIssued).toBe(result.couponQuantity);
     expect(result.unfinished).toBe(0);
     expect(result.audit.checks.filter((c) => c.violations > 0)).toEqual([]);
   },

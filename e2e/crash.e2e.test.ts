@@ -1,9 +1,8 @@
 // kill -9 of each service in the middle of a stream of orders: every order still ends COMPLETED or
 // FAILED within the deadline plus a margin, and the contract's invariants hold.
-import { randomUUID } from "node:crypto";
 import { eventually } from "@shop/testing";
 import { ApiClient, type ApiResponse } from "./support/api.ts";
-import { Shop, waitForFinalOrder } from "./support/fixtures.ts";
+import { Shop, placeWithRetries, waitForFinalOrder } from "./support/fixtures.ts";
 import { serviceNames, startTestSystem, type ServiceName, type TestSystem } from "./support/system.ts";
 
 const E2E_TIMEOUT_MS = 240_000;
@@ -18,18 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await system?.stop();
 }, E2E_TIMEOUT_MS);
-
-/** A client retries a placement with the same Idempotency-Key until the system answers. */
-async function placeWithRetries(user: ApiClient, productId: string, userCouponId?: string): Promise<ApiResponse> {
-  const key = randomUUID();
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const response = await user.order([{ productId, quantity: 1 }], { key, userCouponId }).catch(() => undefined);
-    if (response && (response.status === 201 || response.status === 202)) return response;
-    if (Date.now() > deadline) throw new Error(`placement never accepted: ${response?.status} ${JSON.stringify(response?.body)}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 test.each(serviceNames)(
   "killing %s mid-stream: every order ends, stock and money are conserved",
@@ -47,7 +34,7 @@ test.each(serviceNames)(
     for (let i = 0; i < 12; i++) {
       const user = users[i % users.length]!;
       const userCouponId = i < users.length ? coupons[i % users.length] : undefined;
-      placements.push(placeWithRetries(user, product.id, userCouponId).then((response) => ({ user, response })));
+      placements.push(placeWithRetries(user, product.id, { userCouponId }).then((response) => ({ user, response })));
       if (i === 3) await system.kill(victim);
       if (i === 7) await system.restart(victim);
       await new Promise((r) => setTimeout(r, 150));

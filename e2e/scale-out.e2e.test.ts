@@ -2,9 +2,8 @@
 // Kubernetes Services). While orders flow, a third instance of every service starts and one of the
 // first two stops, so consumer groups rebalance and outbox-relay leadership can move; every order
 // still completes and the invariant audit finds nothing (TestSystem.stop runs it).
-import { randomUUID } from "node:crypto";
 import { ApiClient, type ApiResponse } from "./support/api.ts";
-import { Shop, waitForFinalOrder } from "./support/fixtures.ts";
+import { Shop, placeWithRetries, waitForFinalOrder } from "./support/fixtures.ts";
 import { serviceNames, startTestSystem, type TestSystem } from "./support/system.ts";
 
 const E2E_TIMEOUT_MS = 300_000;
@@ -18,18 +17,6 @@ afterAll(async () => {
 }, E2E_TIMEOUT_MS);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A client retries with the same Idempotency-Key until the order is taken (an instance may go away under it). */
-async function place(user: ApiClient, productId: string, userCouponId?: string): Promise<ApiResponse> {
-  const key = randomUUID();
-  const giveUpAt = Date.now() + 60_000;
-  for (;;) {
-    const response = await user.order([{ productId, quantity: 1 }], { key, userCouponId }).catch(() => undefined);
-    if (response && (response.status === 201 || response.status === 202)) return response;
-    if (Date.now() > giveUpAt) throw new Error(`placement never accepted: ${response?.status} ${JSON.stringify(response?.body)}`);
-    await sleep(250);
-  }
-}
 
 test(
   "orders keep completing while every service scales from two instances to three and back to two",
@@ -52,7 +39,9 @@ test(
     for (let i = 0; i < orders; i++) {
       const user = users[i % users.length]!;
       // The first 20 orders use each coupon holder's coupon once.
-      placements.push(place(user, product.id, i < 20 ? coupons[i] : undefined).then((response) => ({ user, response })));
+      placements.push(
+        placeWithRetries(user, product.id, { userCouponId: i < 20 ? coupons[i] : undefined, giveUpAfterMs: 60_000 }).then((response) => ({ user, response })),
+      );
       await sleep(50);
     }
     await scaling;

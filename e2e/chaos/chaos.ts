@@ -1,7 +1,6 @@
 // Chaos trials: orders flow through the gateway while one fault is injected into the system's own
 // infrastructure (never the machine's shared servers), then every order must end and the audit
 // must find no violated invariant.
-import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AuditReport } from "@shop/audit";
@@ -15,9 +14,9 @@ import {
   type ThrowawayPostgres,
   type ThrowawayRedis,
 } from "@shop/testing";
-import { ApiClient, type ApiResponse } from "../support/api.ts";
+import { ApiClient } from "../support/api.ts";
 import { auditSchemas } from "../support/audit.ts";
-import { Shop } from "../support/fixtures.ts";
+import { Shop, placeWithRetries } from "../support/fixtures.ts";
 import { serviceNames, startTestSystem, type ServiceName, type TestSystem } from "../support/system.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -94,24 +93,14 @@ export interface TrialResult {
   /** How long the fault lasted, restart included. */
   faultMs: number;
   couponsOverIssued: number;
+  /** Coupons of the trial's campaign issued, and how many it held (everyone asks, so all should go). */
+  couponsIssued: number;
+  couponQuantity: number;
   audit: AuditReport;
   seconds: number;
 }
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : 0);
-
-/** A client retries a placement with the same Idempotency-Key until the system takes it (or refuses it for good). */
-async function place(user: ApiClient, productId: string, userCouponId: string | undefined, giveUpAt: number): Promise<ApiResponse | undefined> {
-  const key = randomUUID();
-  for (;;) {
-    const response = await user.order([{ productId, quantity: 1 }], { key, userCouponId }).catch(() => undefined);
-    if (response && (response.status === 201 || response.status === 202)) return response;
-    // A 4xx is a final answer about this order (e.g. the coupon is not usable); nothing was placed.
-    if (response && response.status >= 400 && response.status < 500 && response.status !== 429) return undefined;
-    if (Date.now() > giveUpAt) return undefined;
-    await sleep(300);
-  }
-}
 
 async function inject(env: ChaosEnvironment, fault: FaultKind, durationMs: number, during: () => Promise<void>): Promise<number> {
   const { system, postgres, kafka, redis, registry } = env;
@@ -180,10 +169,21 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
   // The campaign holds fewer coupons than users: the rush must sell out exactly, even when Redis is wiped.
   const couponQuantity = Math.max(1, Math.floor(userCount / 2));
   const couponId = await shop.percentCoupon(10, couponQuantity);
-  const couponRush = async () => {
-    const issued = await Promise.all(
-      users.map(async (u) => ((await u.post(`/users/${u.userId}/coupons`, { couponId }).catch(() => undefined))?.status === 201 ? u : undefined)),
-    );
+  // Every user asks until answered for good (201, or a 4xx such as sold out): requests refused
+  // while a dependency is away (503) are asked again, as a client would. During a Redis fault the
+  // requests are spread over the outage, so some are admitted before it and some after.
+  const couponRush = async (spreadMs: number) => {
+    const askUntilAnswered = async (u: ApiClient, index: number) => {
+      await sleep(index * spreadMs);
+      const giveUpAt = Date.now() + 30_000;
+      for (;;) {
+        const response = await u.post(`/users/${u.userId}/coupons`, { couponId }).catch(() => undefined);
+        if (response?.status === 201) return u;
+        if ((response && response.status >= 400 && response.status < 500) || Date.now() > giveUpAt) return undefined;
+        await sleep(100);
+      }
+    };
+    const issued = await Promise.all(users.map(askUntilAnswered));
     return new Set(issued.filter(Boolean).map((u) => u!.userId));
   };
   const couponsOf = async (u: ApiClient) =>
@@ -204,7 +204,9 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
         (async () => {
           const coupon = withCoupon ? (await couponsOf(user)).find((c) => c.status === "AVAILABLE")?.userCouponId : undefined;
           const placedAt = Date.now();
-          const response = await place(user, product.id, coupon, giveUpAt);
+          const response = await placeWithRetries(user, product.id, { userCouponId: coupon, giveUpAfterMs: giveUpAt - Date.now(), pauseMs: 300 }).catch(
+            () => undefined,
+          );
           if (response) placed.push({ user, orderId: (response.body as { orderId: string }).orderId, placedAt });
         })(),
       );
@@ -219,10 +221,10 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
     await sleep(options.faultAfterMs);
     faultStartedAt = Date.now();
     faultEndedAt = await inject(env, fault, options.faultForMs, async () => {
-      if (fault === "redis-wipe") rushHolders = await couponRush();
+      if (fault === "redis-wipe") rushHolders = await couponRush(40);
     });
   })();
-  if (fault !== "redis-wipe") rushHolders = await couponRush();
+  if (fault !== "redis-wipe") rushHolders = await couponRush(0);
   await Promise.all([placing(), faultTimer]);
 
   // Every order must end: the deadline (plus the sweeper's slack) is the longest any may take.
@@ -270,6 +272,8 @@ export async function runTrial(env: ChaosEnvironment, fault: FaultKind, options:
     resumedAfterMs: firstCompletionAfterFault === undefined ? undefined : Math.max(0, firstCompletionAfterFault - faultEndedAt),
     faultMs: faultEndedAt - faultStartedAt,
     couponsOverIssued: Math.max(0, issued - couponQuantity),
+    couponsIssued: issued,
+    couponQuantity,
     audit: await auditSchemas(env.system.schemas),
     seconds: Math.round((Date.now() - started) / 1000),
   };

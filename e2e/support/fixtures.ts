@@ -1,4 +1,5 @@
-import { ApiClient } from "./api.ts";
+import { randomUUID } from "node:crypto";
+import { ApiClient, type ApiResponse } from "./api.ts";
 
 export interface Product {
   id: string;
@@ -61,5 +62,30 @@ export async function waitForFinalOrder(user: ApiClient, orderId: string, timeou
     const { body } = await user.get(`/users/${user.userId}/orders/${orderId}`);
     if (body.status !== "PENDING" || Date.now() > deadline) return body;
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A client that retries a placement with the same Idempotency-Key until the system takes it
+ * (a service, the broker or the database may be away meanwhile). Throws on a final 4xx (e.g. the
+ * coupon is not usable: nothing was placed; 429 and 409 REQUEST_IN_PROGRESS are retried) and when
+ * `giveUpAfterMs` passes.
+ */
+export async function placeWithRetries(
+  user: ApiClient,
+  productId: string,
+  options: { userCouponId?: string; giveUpAfterMs?: number; pauseMs?: number } = {},
+): Promise<ApiResponse> {
+  const key = randomUUID();
+  const giveUpAt = Date.now() + (options.giveUpAfterMs ?? 30_000);
+  for (;;) {
+    const response = await user.order([{ productId, quantity: 1 }], { key, userCouponId: options.userCouponId }).catch(() => undefined);
+    if (response && (response.status === 201 || response.status === 202)) return response;
+    // Still running elsewhere (e.g. its first attempt hit a service that then died) or rate limited: not final.
+    const retryable =
+      response && (response.status === 429 || (response.status === 409 && (response.body as { code?: string })?.code === "REQUEST_IN_PROGRESS"));
+    const final = response && response.status >= 400 && response.status < 500 && !retryable;
+    if (final || Date.now() > giveUpAt) throw new Error(`placement not accepted: ${response?.status} ${JSON.stringify(response?.body)}`);
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 250));
   }
 }
