@@ -14,6 +14,7 @@ function groupOf(pid: string): string | undefined {
     return undefined;
   }
   if (pid === String(process.pid)) return "load generator";
+  if (command.includes("baseline-server.ts")) return "bare server";
   if (command.includes("src/main.ts") || command.includes("dist/main.js")) {
     try {
       // Only this checkout's processes: another checkout's system on the machine is not ours.

@@ -1,6 +1,7 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { cpuPerOperation, cpuSecondsByGroup } from "./cpu-usage.ts";
 
 export interface LoadResult {
   scenario: string;
@@ -10,6 +11,8 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   total: number;
+  /** Machine CPU per request by process (µs), read from /proc around the run. */
+  cpuMicrosPerRequest: { group: string; micros: number }[];
 }
 
 export interface LoadOptions {
@@ -35,6 +38,7 @@ export interface LoadOptions {
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const statuses: Record<number, number> = {};
+  const cpuAtStart = cpuSecondsByGroup();
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
@@ -55,6 +59,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await finished;
+  const cpu = cpuPerOperation(cpuAtStart, cpuSecondsByGroup(), result.requests.total);
   const expected = new Set(options.expectedStatuses ?? []);
   const unexpected = Object.entries(statuses)
     .filter(([s]) => !(Number(s) >= 200 && Number(s) < 300) && !expected.has(Number(s)))
@@ -67,6 +72,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     non2xx: unexpected,
     errors: result.errors + result.timeouts,
     total: result.requests.total,
+    cpuMicrosPerRequest: cpu.map(({ group, msPerOperation }) => ({ group, micros: Math.round(msPerOperation * 1000) })),
   };
 }
 
@@ -89,6 +95,10 @@ export function report(baseline: LoadResult, results: LoadResult[]): string {
     "p99 ms": r.p99Ms,
     unexpected: r.non2xx + r.errors,
     requests: r.total,
+    "CPU µs/request (by process)": r.cpuMicrosPerRequest
+      .filter((c) => c.micros >= 5)
+      .map((c) => `${c.group} ${c.micros}`)
+      .join(", "),
   }));
   const headers = Object.keys(rows[0]!);
   const width = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h as keyof typeof r]).length)));

@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import { cpuPerOperation, cpuSecondsByGroup } from "../../../bench/cpu-usage.ts";
 
 const serviceDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -36,6 +37,8 @@ export interface LoadResult {
   total: number;
   statuses: Record<string, number>;
   errors: number;
+  /** Machine CPU per request by process (µs), from /proc around the run. */
+  cpuMicrosPerRequest: { group: string; micros: number }[];
 }
 
 export interface CouponRushReport {
@@ -133,7 +136,7 @@ function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-function toResult(label: string, r: autocannon.Result): LoadResult {
+function toResult(label: string, { result: r, cpuMicrosPerRequest }: Fired): LoadResult {
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statuses[code] = Number((stat as { count: number | string }).count);
   return {
@@ -145,11 +148,20 @@ function toResult(label: string, r: autocannon.Result): LoadResult {
     total: r.requests.total,
     statuses,
     errors: r.errors + r.timeouts,
+    cpuMicrosPerRequest,
   };
 }
 
-async function fire(options: autocannon.Options): Promise<autocannon.Result> {
-  return autocannon(options);
+interface Fired {
+  result: autocannon.Result;
+  cpuMicrosPerRequest: LoadResult["cpuMicrosPerRequest"];
+}
+
+async function fire(options: autocannon.Options): Promise<Fired> {
+  const cpuAtStart = cpuSecondsByGroup();
+  const result = await autocannon(options);
+  const cpu = cpuPerOperation(cpuAtStart, cpuSecondsByGroup(), result.requests.total);
+  return { result, cpuMicrosPerRequest: cpu.map(({ group, msPerOperation }) => ({ group, micros: Math.round(msPerOperation * 1000) })) };
 }
 
 /** Unique user per request: `bench-<run>-<n>`, across all connections. */
@@ -342,6 +354,7 @@ export async function run(gatewayUrl: string, options: { seconds: number; connec
       .reduce((sum, [, n]) => sum + n, 0),
     errors: r.errors,
     total: r.total,
+    cpuMicrosPerRequest: r.cpuMicrosPerRequest,
   });
   return [
     shaped("POST issue coupon (gateway → coupon, new user each)", report.issue, []),
