@@ -34,6 +34,16 @@ if (wanted("wallet")) {
   );
   // Charges spread over many users so the per-user write limit and row lock are not what is measured.
   const admin = await signToken({ sub: "bench-admin", roles: ["admin"] });
+  let reads = 0;
+  results.push(
+    await load({
+      scenario: "GET balance (gateway → wallet, 1000 users)",
+      url: gateway,
+      durationSeconds: seconds,
+      connections,
+      setupRequest: (req) => ({ ...req, path: `/api/v1/users/bench-${reads++ % 1000}/balance`, headers: { authorization: `Bearer ${admin}` } }),
+    }),
+  );
   let n = 0;
   results.push(
     await load({

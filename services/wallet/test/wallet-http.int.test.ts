@@ -46,6 +46,16 @@ test("a user never seen has balance 0", async () => {
   expect(response.body).toEqual({ userId, balance: 0 });
 });
 
+test("balances read at the same time are each the reader's own, and each sees the charge made before it", async () => {
+  const users = Array.from({ length: 30 }, newUser);
+  await Promise.all(users.map((userId, i) => charge(userId, 100 + i)));
+  // Read together (one shared query); then charged and read together again, with users that have no wallet mixed in.
+  expect(await Promise.all(users.map(balanceOf))).toEqual(users.map((_, i) => 100 + i));
+  await Promise.all(users.map((userId) => charge(userId, 1)));
+  const strangers = [newUser(), newUser()];
+  expect(await Promise.all([...users, ...strangers].map(balanceOf))).toEqual([...users.map((_, i) => 101 + i), 0, 0]);
+});
+
 test("a charge answers 201 with the balance after it", async () => {
   const userId = newUser();
   await charge(userId, 1000);

@@ -1,4 +1,4 @@
-import { createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
+import { batchedLookup, createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
 import type { ChargeReceipt, LedgerEntry, LedgerEntryType, Page } from "../domain/model.ts";
 import type { ChargeKeyState, WalletStore, WalletTransaction } from "../domain/ports.ts";
 
@@ -98,11 +98,23 @@ class PgWalletTransaction implements WalletTransaction {
 }
 
 export class PgWalletStore implements WalletStore {
-  constructor(private readonly pool: SqlPool) {}
+  /** Balance reads that arrive together share one query (half the pool at most, so writes always find a connection). */
+  private readonly balances;
+
+  constructor(private readonly pool: SqlPool) {
+    this.balances = batchedLookup(
+      async (userIds: string[]) => {
+        const { rows } = await this.pool.query<{ user_id: string; balance: string }>("SELECT user_id, balance FROM wallets WHERE user_id = ANY($1::text[])", [
+          userIds,
+        ]);
+        return new Map(rows.map((row) => [row.user_id, Number(row.balance)]));
+      },
+      { maxBatchSize: 200, maxInFlight: Math.max(1, Math.floor(pool.options.max / 2)) },
+    );
+  }
 
   async balanceOf(userId: string): Promise<number> {
-    const { rows } = await this.pool.query<{ balance: string }>("SELECT balance FROM wallets WHERE user_id = $1", [userId]);
-    return Number(rows[0]?.balance ?? 0);
+    return (await this.balances(userId)) ?? 0;
   }
 
   async history(userId: string, limit: number, cursor?: string): Promise<Page<LedgerEntry>> {
