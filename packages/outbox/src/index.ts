@@ -9,7 +9,6 @@ export {
   type OutboxMessage,
   type OutboxRow,
 } from "./outbox.ts";
-export { batchedLookup, type BatchedLookupOptions } from "./batched-lookup.ts";
 export { OutboxRelay, type OutboxBacklog, type OutboxRelayOptions, type RelayRecord } from "./relay.ts";
 export { outboxTablesDdl, outboxTableNames, notifyChannel, type SqlExecutor } from "./sql.ts";
 export { startMessaging, type Messaging, type MessagingOptions } from "./messaging.ts";

@@ -79,6 +79,34 @@ test("500 concurrent charges of 1 KRW raise the balance by exactly 500", async (
   expect(new Set(afters.map((r) => r.balance_after)).size).toBe(501);
 });
 
+test("concurrent charges of several users: each receipt is its own charge's entry, and the ledger runs in id order", async () => {
+  const users = [newUser(), newUser(), newUser()];
+  const charges = Array.from({ length: 90 }, (_, i) => ({ userId: users[i % 3]!, amount: 1 + ((i * 7) % 13) }));
+  const responses = await Promise.all(charges.map((c) => charge(c.userId, c.amount)));
+  for (const [i, response] of responses.entries()) {
+    expect(response.status).toBe(201);
+    expect(response.body).toMatchObject({ userId: charges[i]!.userId, amount: charges[i]!.amount });
+  }
+  for (const userId of users) {
+    const entries = await db.query<{ id: string; amount: string; balance_after: string }>(
+      "SELECT id::text, amount::text, balance_after::text FROM ledger_entries WHERE user_id = $1 ORDER BY id",
+      [userId],
+    );
+    // Each entry's balance is the previous one plus its amount, in id order.
+    let balance = 0;
+    for (const entry of entries) {
+      balance += Number(entry.amount);
+      expect(Number(entry.balance_after)).toBe(balance);
+    }
+    expect(await balanceOf(userId)).toBe(balance);
+    // The receipts are exactly the entries: same ids, amounts and balances.
+    const receipts = responses
+      .filter((r) => r.body.userId === userId)
+      .map((r) => ({ id: r.body.chargeId, amount: String(r.body.amount), balance_after: String(r.body.balance) }));
+    expect(receipts.sort((a, b) => Number(a.id) - Number(b.id))).toEqual(entries);
+  }
+});
+
 test("a replay with the same Idempotency-Key returns the first response and changes nothing", async () => {
   const userId = newUser();
   const first = await charge(userId, 700, { "idempotency-key": "charge-1" });

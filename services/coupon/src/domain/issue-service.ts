@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { NotFoundError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import { CouponAlreadyIssuedError, CouponNotActiveError, CouponSoldOutError, IssueUnavailableError } from "./errors.ts";
-import { GroupCommitter } from "./group-commit.ts";
+import { GroupCommitter } from "@shop/batching";
 import type { IssuedCoupon } from "./model.ts";
 import {
   ignoreIssueMetrics,

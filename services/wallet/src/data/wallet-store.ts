@@ -1,4 +1,5 @@
-import { batchedLookup, createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
+import { GroupCommitter, batchedLookup } from "@shop/batching";
+import { createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
 import type { ChargeReceipt, LedgerEntry, LedgerEntryType, Page } from "../domain/model.ts";
 import type { ChargeKeyState, WalletStore, WalletTransaction } from "../domain/ports.ts";
 
@@ -61,6 +62,29 @@ const CHARGE_SQL = `
   SELECT $1::text, 'CHARGE'::ledger_entry_type, $2::bigint, balance, NULL FROM credited
   RETURNING ${LEDGER_COLUMNS}`;
 
+/**
+ * Many charges (without an Idempotency-Key) in one statement: each user's wallet is credited with
+ * the sum of its charges, locking the rows in user order, and every charge gets its own ledger
+ * entry whose balance_after counts the charges before it in the batch (the later ones are taken
+ * off the new balance). Entries are inserted in request order, so ids follow it. $1 users, $2 amounts.
+ */
+const CHARGES_SQL = `
+  WITH input AS (
+    SELECT user_id, amount, n FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS t(user_id, amount, n)
+  ), credited AS (
+    INSERT INTO wallets (user_id, balance)
+    SELECT user_id, sum(amount) FROM input GROUP BY user_id ORDER BY user_id
+    ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + EXCLUDED.balance, updated_at = now()
+    RETURNING user_id, balance
+  ), entries AS (
+    SELECT i.n, i.user_id, i.amount,
+      c.balance - coalesce(sum(i.amount) OVER (PARTITION BY i.user_id ORDER BY i.n ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0) AS balance_after
+    FROM input i JOIN credited c USING (user_id)
+  )
+  INSERT INTO ledger_entries (user_id, type, amount, balance_after, order_id)
+  SELECT user_id, 'CHARGE'::ledger_entry_type, amount, balance_after, NULL FROM entries ORDER BY n
+  RETURNING ${LEDGER_COLUMNS}`;
+
 class PgWalletTransaction implements WalletTransaction {
   constructor(private readonly tx: SqlTransaction) {}
 
@@ -101,6 +125,15 @@ export class PgWalletStore implements WalletStore {
   /** Balance reads that arrive together share one query (half the pool at most, so writes always find a connection). */
   private readonly balances;
 
+  /**
+   * Charges without a key that arrive while one batch is being written go together in the next:
+   * one statement and one commit for all of them, however many there are.
+   */
+  private readonly charges = new GroupCommitter<{ userId: string; amount: number }, LedgerEntry>((_key, batch) => this.chargeMany(batch), {
+    maxWaitMs: 0,
+    maxBatchSize: 200,
+  });
+
   constructor(private readonly pool: SqlPool) {
     this.balances = batchedLookup(
       async (userIds: string[]) => {
@@ -129,10 +162,26 @@ export class PgWalletStore implements WalletStore {
     return { items, nextCursor: rows.length > limit ? items[items.length - 1]!.id : null };
   }
 
-  async charge(userId: string, amount: number): Promise<LedgerEntry> {
-    // One statement, autocommitted: atomic on its own, and the wallet row's lock ends with it.
-    const { rows } = await this.pool.query<LedgerRow>(CHARGE_SQL, [userId, amount]);
-    return toEntry(rows[0]!);
+  charge(userId: string, amount: number): Promise<LedgerEntry> {
+    return this.charges.submit("charges", { userId, amount });
+  }
+
+  /** One statement, autocommitted: atomic on its own, and the wallet rows' locks end with it. */
+  private async chargeMany(batch: { userId: string; amount: number }[]): Promise<LedgerEntry[]> {
+    const { rows } = await this.pool.query<LedgerRow>(CHARGES_SQL, [batch.map((c) => c.userId), batch.map((c) => c.amount)]);
+    // Charges are positive, so a user's balances after are distinct within a batch: they identify the entries.
+    const entries = new Map(rows.map((row) => [`${row.user_id}\u0000${row.balance_after}`, toEntry(row)]));
+    const balances = new Map<string, number>();
+    for (const row of rows) balances.set(row.user_id, Math.max(balances.get(row.user_id) ?? 0, Number(row.balance_after)));
+    // Walk the batch backwards from each user's final balance to find each charge's entry.
+    const results: LedgerEntry[] = new Array(batch.length);
+    for (let i = batch.length - 1; i >= 0; i--) {
+      const { userId, amount } = batch[i]!;
+      const after = balances.get(userId)!;
+      results[i] = entries.get(`${userId}\u0000${after}`)!;
+      balances.set(userId, after - amount);
+    }
+    return results;
   }
 
   transaction<T>(work: (tx: WalletTransaction) => Promise<T>): Promise<T> {

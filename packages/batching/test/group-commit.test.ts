@@ -1,5 +1,5 @@
 // The group committer alone: batching, ordering, failure propagation, idleness.
-import { GroupCommitter } from "../src/domain/group-commit.ts";
+import { GroupCommitter } from "../src/group-commit.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
