@@ -174,7 +174,7 @@ export class PgWalletStore implements WalletStore {
     const balances = new Map<string, number>();
     for (const row of rows) balances.set(row.user_id, Math.max(balances.get(row.user_id) ?? 0, Number(row.balance_after)));
     // Walk the batch backwards from each user's final balance to find each charge's entry.
-    const results: LedgerEntry[] = new Array(batch.length);
+    const results = new Array<LedgerEntry>(batch.length);
     for (let i = batch.length - 1; i >= 0; i--) {
       const { userId, amount } = batch[i]!;
       const after = balances.get(userId)!;
