@@ -15,7 +15,7 @@ const project = (displayName, dir) => ({
 export default {
   testTimeout: 60_000,
   projects: [
-    ...["auth", "config", "logging", "http-kit", "idempotency", "events", "kafka", "outbox", "saga", "service-kit", "testing"].map((p) =>
+    ...["auth", "config", "logging", "http-kit", "idempotency", "events", "kafka", "outbox", "saga", "service-kit", "telemetry", "testing"].map((p) =>
       project(`kit/${p}`, `packages/${p}`),
     ),
     ...["wallet", "catalog", "coupon", "order", "payment"].map((s) => project(s, `services/${s}`)),

@@ -1,5 +1,6 @@
 // Local infrastructure without Docker: reuses PostgreSQL and Redis, runs Kafka (KRaft) and
 // Apicurio Registry from Maven Central artifacts cached in .infra/. Idempotent: `up` twice is a no-op.
+// Zipkin, the trace viewer, comes from Maven Central the same way, on request (`upZipkin`).
 import { spawn, spawnSync } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -23,6 +24,7 @@ export const settings = {
     managementPort: Number(env.REGISTRY_MANAGEMENT_PORT ?? 9008),
     database: env.REGISTRY_DATABASE ?? "schema_registry",
   },
+  zipkin: { version: env.ZIPKIN_VERSION ?? "3.6.1", host: "127.0.0.1", port: Number(env.ZIPKIN_PORT ?? 9411) },
   mavenRepo: env.MAVEN_REPO_URL ?? "https://repo1.maven.org/maven2",
 };
 
@@ -388,6 +390,62 @@ async function upRegistry() {
   await waitFor("schema registry", registryReady, { logFile, pid, timeoutMs: 120_000 });
   log(`schema registry is up at ${registryUrl()} (pid ${pid})`);
 }
+
+export const zipkinUrl = () => `http://${settings.zipkin.host}:${settings.zipkin.port}`;
+
+async function zipkinReady() {
+  try {
+    return (await fetch(`${zipkinUrl()}/health`, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Zipkin's server, one executable jar from Maven Central, fetched once into .infra/downloads. */
+async function ensureZipkinJar() {
+  const { version } = settings.zipkin;
+  const relative = `io/zipkin/zipkin-server/${version}/zipkin-server-${version}-exec.jar`;
+  const m2 = path.join(homedir(), ".m2/repository", relative);
+  if (existsSync(m2)) return m2;
+  const jar = path.join(cacheDir, "downloads", path.basename(relative));
+  if (!existsSync(jar)) {
+    log(`fetching Zipkin ${version} from Maven Central (about 130 MB, once)`);
+    await download(`${settings.mavenRepo}/${relative}`, jar);
+  }
+  return jar;
+}
+
+/**
+ * Zipkin on 127.0.0.1:9411, spans kept in memory (they are gone when it stops). Returns true when
+ * this call started it, false when it was running already.
+ */
+export async function upZipkin() {
+  if (await zipkinReady()) {
+    log(`Zipkin is up at ${zipkinUrl()} (reused)`);
+    return false;
+  }
+  if (await portOpen(settings.zipkin.port)) fail(`port ${settings.zipkin.port} is taken by something that is not Zipkin`);
+  mkdirSync(path.join(cacheDir, "zipkin"), { recursive: true });
+  const jar = await ensureZipkinJar();
+  const java = newestJava();
+  if (java.major < 17) fail(`Zipkin ${settings.zipkin.version} needs Java 17 or newer; found ${java.major || "none"}`);
+  log("starting Zipkin");
+  const { pid, logFile } = startDetached("zipkin", java.bin, [
+    "-Xms64m",
+    "-Xmx512m",
+    "-XX:+UseSerialGC",
+    "-jar",
+    jar,
+    `--server.address=${settings.zipkin.host}`,
+    `--server.port=${settings.zipkin.port}`,
+    "--logging.level.root=WARN",
+  ]);
+  await waitFor("Zipkin", zipkinReady, { logFile, pid, timeoutMs: 90_000 });
+  log(`Zipkin is up at ${zipkinUrl()}/zipkin/ (pid ${pid})`);
+  return true;
+}
+
+export const downZipkin = () => stop("zipkin");
 
 async function checkPrerequisites() {
   const missing = [];

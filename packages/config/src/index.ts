@@ -47,6 +47,20 @@ const bool = (fallback: boolean) =>
     .transform((v) => v === "true" || v === "1");
 
 /**
+ * A duration in milliseconds. `min` defaults to 0 and there is no upper bound unless one is given:
+ * each key states the bounds that make sense for it.
+ */
+const millis = (fallback: number, bounds: { min?: number; max?: number } = {}) => {
+  const atLeast = z.coerce
+    .number()
+    .int()
+    .min(bounds.min ?? 0);
+  return (bounds.max === undefined ? atLeast : atLeast.max(bounds.max)).default(fallback);
+};
+
+const optionalUrl = z.preprocess((value) => (value === "" ? undefined : value), z.url({ protocol: /^https?$/ }).optional());
+
+/**
  * How every process checks its callers (see @shop/auth): user tokens (local HS256, and RS256/ES256
  * from an identity provider's JWKS) and the credentials services present to each other.
  */
@@ -57,10 +71,32 @@ const callerAuthFields = {
   /** Seconds of clock skew tolerated on `exp`/`nbf`/`iat` between the token issuer and this process. */
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   /** An external identity provider's key set; unset means local HS256 tokens only. */
-  JWT_JWKS_URL: z.preprocess((value) => (value === "" ? undefined : value), z.url({ protocol: /^https?$/ }).optional()),
+  JWT_JWKS_URL: optionalUrl,
   /** Signs the credentials services present to each other's `/internal/v1/*`; the gateway does not need it. */
   SERVICE_TOKEN_SECRET: z.string().min(1).default("local-dev-service-secret-change-me"),
 };
+
+/**
+ * OpenTelemetry's standard variables, as @shop/telemetry reads them. Tracing is off, and the SDK
+ * not even loaded, unless OTEL_TRACES_EXPORTER names an exporter or an OTLP endpoint is set.
+ */
+export const telemetryConfigSchema = z.object({
+  /** `true` switches tracing off whatever else is set. */
+  OTEL_SDK_DISABLED: bool(false),
+  /** `otlp` (OTLP/HTTP with JSON), `zipkin` or `none`; unset means `otlp` once an OTLP endpoint is set, `none` otherwise. */
+  OTEL_TRACES_EXPORTER: z.enum(["", "otlp", "zipkin", "none"]).default(""),
+  /** The collector's base URL; traces go to `<it>/v1/traces`. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  /** The full URL traces are posted to; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalUrl,
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: z.url({ protocol: /^https?$/ }).default("http://localhost:9411/api/v2/spans"),
+  /** The `service.name` of the spans; empty means the unit's own name (gateway, wallet, …). */
+  OTEL_SERVICE_NAME: z.string().default(""),
+  /** Milliseconds between two exports of the finished spans. */
+  OTEL_BSP_SCHEDULE_DELAY: millis(5_000, { min: 1 }),
+});
+
+export type TelemetryConfig = z.infer<typeof telemetryConfigSchema>;
 
 /** Keys every service shares; a service's schema extends this with its own. */
 export const baseConfigSchema = z.object({
@@ -86,19 +122,8 @@ export const baseConfigSchema = z.object({
     .default(""),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   ...callerAuthFields,
+  ...telemetryConfigSchema.shape,
 });
-
-/**
- * A duration in milliseconds. `min` defaults to 0 and there is no upper bound unless one is given:
- * each key states the bounds that make sense for it.
- */
-const millis = (fallback: number, bounds: { min?: number; max?: number } = {}) => {
-  const atLeast = z.coerce
-    .number()
-    .int()
-    .min(bounds.min ?? 0);
-  return (bounds.max === undefined ? atLeast : atLeast.max(bounds.max)).default(fallback);
-};
 
 export const configFields = { port, bool, millis };
 

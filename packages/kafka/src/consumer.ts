@@ -2,6 +2,7 @@ import type { Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
 import { topicOf, type EventName, type EventPayloads } from "@shop/events";
 import { transientFault } from "@shop/errors";
 import { runWithTrace, traceFromTraceparent, type Logger } from "@shop/logging";
+import { startProcessSpans } from "@shop/telemetry";
 import type { EventCodec } from "./codec.ts";
 import type { EventPublisher } from "./producer.ts";
 
@@ -11,6 +12,11 @@ export interface EventMeta {
   offset: string;
   key: string | null;
   headers: Record<string, string>;
+  /**
+   * The trace context the work this record causes goes on in (the events answering it): its
+   * process span's when the process traces, else the one it came with.
+   */
+  traceparent?: string;
 }
 
 export type EventHandlers = { [E in EventName]?: (event: EventPayloads[E], meta: EventMeta) => Promise<void> };
@@ -241,11 +247,34 @@ export class EventConsumer {
           message,
           consumed: {
             event: payload as EventPayloads[EventName],
-            meta: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers },
+            meta: { topic, partition, offset: message.offset, key: message.key?.toString() ?? null, headers, traceparent: headers.traceparent },
           },
         });
     }
     if (!event || decoded.length === 0) return;
+    const spans = startProcessSpans(
+      topic,
+      this.groupId,
+      decoded.map((d) => d.consumed.meta),
+    );
+    if (spans) decoded.forEach((d, i) => (d.consumed.meta.traceparent = spans.traceparents[i]));
+    try {
+      await this.handleDecoded(event, topic, partition, decoded, control);
+      spans?.end();
+    } catch (error) {
+      spans?.end(error);
+      throw error;
+    }
+  }
+
+  /** Hands decoded records to their batch handler (record by record if the batch fails), or to their handler one at a time. */
+  private async handleDecoded(
+    event: EventName,
+    topic: string,
+    partition: number,
+    decoded: { message: KafkaMessage; consumed: ConsumedEvent }[],
+    control: BatchControl,
+  ): Promise<void> {
     const batchHandler = this.options.batchHandlers?.[event] as ((events: ConsumedEvent[]) => Promise<void>) | undefined;
     if (batchHandler) {
       const whole = await this.attempt(

@@ -1,6 +1,7 @@
 import { Partitioners, type Kafka, type Producer } from "kafkajs";
 import type { EventName } from "@shop/events";
 import { toTraceparent } from "@shop/logging";
+import { sendInRecordSpans } from "@shop/telemetry";
 import type { EventCodec } from "./codec.ts";
 
 export interface OutgoingEvent {
@@ -46,20 +47,20 @@ export class EventPublisher {
     const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
     for (const event of events) {
       const value = await this.codec.encode(event.eventType, event.payload);
+      // An outbox row's headers carry the trace of the work that wrote it: that trace goes on.
       const headers = { "event-type": event.eventType, traceparent: toTraceparent(), ...event.headers };
       const list = byTopic.get(event.topic) ?? [];
       list.push({ key: event.key, value, headers });
       byTopic.set(event.topic, list);
     }
-    await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await sendInRecordSpans(topicMessages, () => this.producer.sendBatch({ acks: -1, topicMessages }));
   }
 
   /** Sends records as they are (no encoding): dead letters and replays keep the original bytes. */
   async publishRaw(records: RawRecord[]): Promise<void> {
     if (records.length === 0) return;
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] })),
-    });
+    const topicMessages = records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] }));
+    await sendInRecordSpans(topicMessages, () => this.producer.sendBatch({ acks: -1, topicMessages }));
   }
 }

@@ -12,8 +12,19 @@ export interface TraceContext {
 
 const traceStorage = new AsyncLocalStorage<TraceContext>();
 
+/**
+ * The span OpenTelemetry has active, when it traces this process (@shop/telemetry sets this): log
+ * lines and the trace context handed on then carry OpenTelemetry's ids. Unset, this module's own
+ * context is the only one, at no cost.
+ */
+let activeSpan: (() => TraceContext | undefined) | undefined;
+
+export function useActiveSpanAsTrace(source: () => TraceContext | undefined): void {
+  activeSpan = source;
+}
+
 export function currentTrace(): TraceContext | undefined {
-  return traceStorage.getStore();
+  return activeSpan?.() ?? traceStorage.getStore();
 }
 
 export function runWithTrace<T>(trace: TraceContext, fn: () => T): T {
@@ -36,8 +47,14 @@ function randomHex(bytes: number): string {
   return hex;
 }
 
-/** Continues the caller's trace with a new span, or starts a new trace when the header is absent or malformed. */
+/**
+ * Continues the caller's trace with a new span, or starts a new trace when the header is absent or
+ * malformed. When OpenTelemetry traces the process, its instrumentation has already continued the
+ * caller's trace: its active span is the answer.
+ */
 export function traceFromTraceparent(header: string | undefined): TraceContext {
+  const active = activeSpan?.();
+  if (active) return active;
   const match = header ? TRACEPARENT.exec(header.trim()) : null;
   return { traceId: match?.[1] ?? randomHex(16), spanId: randomHex(8) };
 }
@@ -54,7 +71,7 @@ export function createLogger(service: string, level: LevelWithSilent = "info"): 
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     mixin: () => {
-      const trace = traceStorage.getStore();
+      const trace = currentTrace();
       return trace ? { traceId: trace.traceId, spanId: trace.spanId } : {};
     },
   });

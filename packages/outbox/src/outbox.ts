@@ -8,6 +8,8 @@ export interface OutboxMessage {
   key: string;
   /** Any event payload; its eventId becomes the outbox row's unique id. */
   payload: { readonly eventId: string };
+  /** The trace the event goes on in (a `traceparent`); the current one when absent. */
+  traceparent?: string;
 }
 
 /** The columns of an outbox_events row (payload and headers as JSON text), for SQL that writes one itself. */
@@ -19,14 +21,14 @@ export interface OutboxRow {
   headers: string;
 }
 
-/** A message as its outbox row: the headers carry the event type and the current trace. */
+/** A message as its outbox row: the headers carry the event type and the message's trace (the current one by default). */
 export function outboxRowOf(message: OutboxMessage): OutboxRow {
   return {
     eventId: message.payload.eventId,
     topic: message.topic,
     key: message.key,
     payload: JSON.stringify(message.payload),
-    headers: JSON.stringify({ "event-type": message.eventType, traceparent: toTraceparent() }),
+    headers: JSON.stringify({ "event-type": message.eventType, traceparent: message.traceparent ?? toTraceparent() }),
   };
 }
 
@@ -91,11 +93,19 @@ export async function claimInboxEvents(tx: SqlExecutor, claims: InboxClaim[], lo
   return new Set(rows.map((r) => inboxKey({ eventId: r.event_id, consumer: r.consumer })));
 }
 
-/** A service's domain events into its outbox, each on its event's topic (with the environment's prefix). */
-export function appendEvents(tx: SqlExecutor, outbox: { schema: string; topicPrefix: string }, events: DomainEvent[]): Promise<void> {
+/**
+ * A service's domain events into its outbox, each on its event's topic (with the environment's
+ * prefix) and in the trace `traceparents` gives it, else the current one.
+ */
+export function appendEvents(
+  tx: SqlExecutor,
+  outbox: { schema: string; topicPrefix: string },
+  events: DomainEvent[],
+  traceparents?: ReadonlyMap<DomainEvent, string>,
+): Promise<void> {
   return appendToOutbox(
     tx,
     outbox.schema,
-    events.map((e) => outboxMessageOf(e, outbox.topicPrefix)),
+    events.map((e) => ({ ...outboxMessageOf(e, outbox.topicPrefix), traceparent: traceparents?.get(e) })),
   );
 }

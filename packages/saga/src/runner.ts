@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { EventName, EventPayloads } from "@shop/events";
+import type { DomainEvent, EventName, EventPayloads } from "@shop/events";
 import type { BatchEventHandlers, ConsumedEvent } from "@shop/kafka";
 import { transientFault } from "@shop/errors";
 import { appendEvents, claimInboxEvents, inboxKey, inTransaction, orderLockKey, type SqlTransaction } from "@shop/outbox";
@@ -39,6 +39,8 @@ export interface ParticipantRunnerOptions<State, Effect> {
 interface Delivery {
   type: EventName;
   events: SagaEvent[];
+  /** The trace each event's answers go on in (see handle). */
+  traceparents: readonly (string | undefined)[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -74,17 +76,21 @@ export class ParticipantRunner<State, Effect> {
         this.handle(
           type,
           consumed.map((c) => c.event),
+          consumed.map((c) => c.meta.traceparent),
         );
     }
     return handlers;
   }
 
-  /** Applies `events` (all of type `type`, in delivery order); resolves once they are committed. */
-  handle<E extends EventName>(type: E, events: EventPayloads[E][]): Promise<void> {
+  /**
+   * Applies `events` (all of type `type`, in delivery order); resolves once they are committed. The
+   * events answering `events[i]` go on in the trace `traceparents[i]` (its record's), else the current one.
+   */
+  handle<E extends EventName>(type: E, events: EventPayloads[E][], traceparents: readonly (string | undefined)[] = []): Promise<void> {
     if (!this.options.participant.reactions[type]) return Promise.reject(new Error(`${this.options.participant.service} does not react to ${type}`));
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.waiting.push({ type, events: events, resolve, reject });
+      this.waiting.push({ type, events, traceparents, resolve, reject });
       if (this.flushing) return;
       this.flushing = true;
       // One turn of the event loop: batches of other partitions delivered together join this transaction.
@@ -121,7 +127,9 @@ export class ParticipantRunner<State, Effect> {
 
   private async apply(deliveries: Delivery[]): Promise<void> {
     const { participant, repository, outbox } = this.options;
-    const items = deliveries.flatMap((d) => d.events.map((event) => ({ event, reaction: participant.reactions[d.type] as Reaction<State, Effect> })));
+    const items = deliveries.flatMap((d) =>
+      d.events.map((event, i) => ({ event, traceparent: d.traceparents[i], reaction: participant.reactions[d.type] as Reaction<State, Effect> })),
+    );
     const afterCommit = await inTransaction(this.options.pool, async (tx) => {
       const claims = items.map(({ event, reaction }) => ({ eventId: event.eventId, consumer: reaction.consumer }));
       const lockKeys = (this.options.orderLocks ?? "advisory") === "advisory" ? items.map(({ event }) => orderLockKey(participant.service, event.orderId)) : [];
@@ -134,14 +142,20 @@ export class ParticipantRunner<State, Effect> {
         fresh.map((f) => f.event),
       );
       const context: DecisionContext = { now: this.clock(), newId: this.newId };
+      // The batch serves many orders: each answer goes on in the trace of the event it answers.
+      const traceparents = new Map<DomainEvent, string>();
       const { state, effects, publish } = foldDecisions(
         loaded,
         fresh,
-        (current, { event, reaction }) => reaction.decide(current, event, context),
+        (current, { event, traceparent, reaction }) => {
+          const decided = reaction.decide(current, event, context);
+          if (traceparent) for (const answer of decided.publish) traceparents.set(answer, traceparent);
+          return decided;
+        },
         (current, effect) => participant.evolve(current, effect),
       );
       const after = effects.length ? await repository.save(tx, effects, state) : undefined;
-      await appendEvents(tx, outbox, publish);
+      await appendEvents(tx, outbox, publish, traceparents);
       return after;
     });
     if (afterCommit) await afterCommit();

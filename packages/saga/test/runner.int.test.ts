@@ -171,3 +171,12 @@ test("a poison batch merged with others fails alone: the others commit, and its 
   expect(await holdOf(poison.orderId)).toBeNull();
   expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [poison.eventId])).toEqual([]);
 });
+
+test("a batch of two orders: each answer goes on in the trace of the event it answers, not the batch's", async () => {
+  const [first, second] = [build.orderPlaced(), build.orderPlaced()];
+  const traceparents = ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"];
+  await runner.handle("OrderPlaced", [first, second], traceparents);
+  const traceOf = async (orderId: string) =>
+    (await db.query<{ traceparent: string }>("SELECT headers->>'traceparent' AS traceparent FROM outbox_events WHERE key = $1", [orderId]))[0]?.traceparent;
+  expect([await traceOf(first.orderId), await traceOf(second.orderId)]).toEqual(traceparents);
+});

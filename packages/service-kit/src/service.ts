@@ -1,16 +1,17 @@
 import type { RequestListener } from "node:http";
 import { pathToFileURL } from "node:url";
 import { Registry } from "prom-client";
-import { parseDatabaseUrl } from "@shop/config";
+import { parseDatabaseUrl, type TelemetryConfig } from "@shop/config";
 import { listen, Resources, type ReadinessCheck, type RunningServer } from "@shop/http-kit";
 import { createLogger, type Logger } from "@shop/logging";
 import { startMessaging, type Messaging, type MessagingOptions } from "@shop/outbox";
+import { startTelemetry, type Telemetry } from "@shop/telemetry";
 import { startPeriodicJob, type PeriodicJob, type PeriodicJobOptions } from "./periodic-job.ts";
 
 /** What every process's configuration has (the base schema of @shop/config gives it). */
 type LogLevel = NonNullable<Parameters<typeof createLogger>[1]>;
 
-export interface ServiceConfig {
+export interface ServiceConfig extends TelemetryConfig {
   LOG_LEVEL: LogLevel;
   PORT: number;
   HOST: string;
@@ -156,8 +157,9 @@ const STOP_SIGNALS = ["SIGINT", "SIGTERM"] as const;
 
 /**
  * Runs a service as the process: reads the configuration (a bad one stops the process with the
- * list of what is wrong), starts it (a failed start exits 1 after releasing what had started), and
- * stops it on SIGTERM or SIGINT, exiting 0 once everything is released, 1 if that fails or takes
+ * list of what is wrong), starts tracing if it asks for it (@shop/telemetry), starts the service (a
+ * failed start exits 1 after releasing what had started), and stops it on SIGTERM or SIGINT,
+ * exiting 0 once everything is released and the last spans exported, 1 if that fails or takes
  * longer than the timeout. A second signal exits at once.
  */
 export async function runService<C extends ServiceConfig, R, O>(service: Service<C, R, O>, options: RunOptions = {}): Promise<void> {
@@ -175,8 +177,12 @@ export async function runService<C extends ServiceConfig, R, O>(service: Service
     return;
   }
   const logger = createLogger(service.name, config.LOG_LEVEL);
+  let telemetry: Telemetry | undefined;
   let running: Stoppable;
   try {
+    // Before the service opens anything: its servers, pools and clients are then instrumented.
+    telemetry = await startTelemetry(config, service.name);
+    if (telemetry) logger.info({ exporter: telemetry.settings.exporter, url: telemetry.settings.url }, "tracing on");
     running = await service.start(config, logger);
   } catch (error) {
     logger.fatal({ err: error }, `${service.name} could not start; what had started is released`);
@@ -202,7 +208,14 @@ export async function runService<C extends ServiceConfig, R, O>(service: Service
       logger.error({ timeoutMs: shutdownTimeoutMs }, `${service.name} did not stop in time; exiting`);
       exit(1);
     }, shutdownTimeoutMs);
-    running.stop().then(
+    const stopAll = async () => {
+      try {
+        await running.stop();
+      } finally {
+        await telemetry?.shutdown();
+      }
+    };
+    stopAll().then(
       () => {
         clearTimeout(timer);
         logger.info(`${service.name} stopped`);

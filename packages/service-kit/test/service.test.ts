@@ -1,9 +1,9 @@
-import { ConfigError } from "@shop/config";
+import { ConfigError, telemetryConfigSchema } from "@shop/config";
 import { eventually } from "@shop/testing";
 import { defineService, runService, type ProcessHost, type ServiceConfig } from "../src/index.ts";
 import { recordingLogger, sleep } from "./recording-logger.ts";
 
-const config: ServiceConfig = { LOG_LEVEL: "silent", PORT: 0, HOST: "127.0.0.1" };
+const config: ServiceConfig = { ...telemetryConfigSchema.parse({}), LOG_LEVEL: "silent", PORT: 0, HOST: "127.0.0.1" };
 
 /** Stands in for `process`: signals are sent by the test, exits are recorded. */
 function fakeProcess() {

@@ -20,3 +20,4 @@ export { build } from "./builders.ts";
 export { TestEventPublisher } from "./test-publisher.ts";
 export { describeTables, diffTableShapes, type TableShape } from "./table-shape.ts";
 export { metricValue } from "./metrics.ts";
+export { startOtlpReceiver, SPAN_KIND, type OtlpReceiver, type ReceivedSpan } from "./otlp-receiver.ts";
