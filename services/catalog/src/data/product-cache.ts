@@ -1,3 +1,4 @@
+import { batchedLookup } from "@shop/batching";
 import type { Logger } from "@shop/logging";
 import type { Product } from "../domain/model.ts";
 import type { ProductCache } from "../domain/ports.ts";
@@ -22,6 +23,9 @@ return 1
  * reservations are not, so a cached stock is at most `ttlMs` older than the database.
  */
 export class RedisProductCache implements ProductCache {
+  /** Reads that arrive together are one MGET. */
+  private readonly lookup = batchedLookup((productIds: string[]) => this.getMany(productIds), { maxBatchSize: 100, maxInFlight: 4 });
+
   constructor(
     private readonly redis: Redis,
     private readonly keyPrefix: string,
@@ -34,13 +38,8 @@ export class RedisProductCache implements ProductCache {
   }
 
   async get(productId: string): Promise<Product | null> {
-    try {
-      const value = await this.redis.get(this.key(productId));
-      return value ? (JSON.parse(value) as Product) : null;
-    } catch (error) {
-      this.logger.debug({ err: error }, "product cache read failed");
-      return null;
-    }
+    // getMany treats a failed read as a miss.
+    return (await this.lookup(productId)) ?? null;
   }
 
   async getMany(productIds: string[]): Promise<Map<string, Product>> {

@@ -1,5 +1,6 @@
 import CircuitBreaker from "opossum";
 import { Gauge, type Registry } from "prom-client";
+import { Agent, request } from "undici";
 import { DomainError } from "@shop/errors";
 import type { Logger } from "@shop/logging";
 import { ServiceUnavailableError } from "../domain/errors.ts";
@@ -30,7 +31,7 @@ export class GuardedUpstream<TArgs extends unknown[], TResult> {
   ) {
     this.breaker = new CircuitBreaker(action, {
       name: dependency,
-      // The fetch is aborted at timeoutMs; this is the breaker's own backstop.
+      // The request is aborted at timeoutMs; this is the breaker's own backstop.
       timeout: options.timeoutMs + 250,
       resetTimeout: options.resetTimeoutMs,
       errorThresholdPercentage: 50,
@@ -63,6 +64,13 @@ export class GuardedUpstream<TArgs extends unknown[], TResult> {
   }
 }
 
+/**
+ * Keep-alive connections to the upstreams, through undici's plain request API: a call on every
+ * placement, and `fetch`'s streams and Headers objects cost several times as much CPU for nothing
+ * this client needs.
+ */
+const upstreamAgent = new Agent({ connections: 128, keepAliveTimeout: 30_000 });
+
 /** POSTs JSON with the service credential, the caller's trace and a deadline; returns the status and the parsed body (if any). */
 export async function postJson(
   url: string,
@@ -70,8 +78,9 @@ export async function postJson(
   options: Pick<UpstreamOptions, "timeoutMs" | "credentials">,
   traceparent: string,
 ): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, {
+  const response = await request(url, {
     method: "POST",
+    dispatcher: upstreamAgent,
     headers: {
       "content-type": "application/json",
       accept: "application/json, application/problem+json",
@@ -81,14 +90,14 @@ export async function postJson(
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(options.timeoutMs),
   });
-  const text = await response.text();
+  const text = await response.body.text();
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : undefined;
   } catch {
     parsed = undefined;
   }
-  return { status: response.status, body: parsed };
+  return { status: response.statusCode, body: parsed };
 }
 
 /**
