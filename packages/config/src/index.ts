@@ -121,6 +121,12 @@ export const baseConfigSchema = z.object({
     .regex(/^[a-z0-9._-]*$/)
     .default(""),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /**
+   * Services with an outbox: how long the relay lets rows gather after a short batch (see
+   * OutboxRelayOptions.lingerMs in @shop/outbox). Adds at most this much to each saga hop under
+   * load, and buys fewer, larger publishes (docs/benchmarks.md).
+   */
+  OUTBOX_LINGER_MS: millis(10, { max: 1_000 }),
   ...callerAuthFields,
   ...telemetryConfigSchema.shape,
 });

@@ -33,6 +33,8 @@ export interface MessagingOptions {
    * outbox backlog, and for the service that publishes OrderCompleted/OrderFailed the saga outcomes.
    */
   metrics?: Registry;
+  /** The relay's linger after a short batch (OutboxRelayOptions.lingerMs). */
+  outboxLingerMs?: number;
   consumerOptions?: { maxAttempts?: number; initialBackoffMs?: number; maxBackoffMs?: number; maxBatchSize?: number; partitionsConsumedConcurrently?: number };
 }
 
@@ -69,6 +71,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     connection,
     schema,
     logger,
+    lingerMs: options.outboxLingerMs,
     publish: (records) =>
       publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
     onPublished: sagaOutcomes && ((records) => sagaOutcomes.observe(records)),

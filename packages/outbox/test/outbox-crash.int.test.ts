@@ -69,13 +69,14 @@ function runRelayThatDies(crashPoint: "before-publish" | "after-publish"): Promi
   return new Promise((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
 }
 
-function startRelay(): Promise<OutboxRelay> {
+function startRelay(options: { lingerMs?: number; onPublished?: (records: { id: string }[]) => void } = {}): Promise<OutboxRelay> {
   const relay = new OutboxRelay({
     connection: db.connection,
     schema: db.schema,
     logger: silentLogger,
     publish: (records) =>
       publisher.publish(records.map((r) => ({ eventType: r.eventType, topic: r.topic, key: r.key, payload: r.payload, headers: r.headers }))),
+    ...options,
   });
   return relay.start().then(() => relay);
 }
@@ -195,6 +196,35 @@ test("a batch whose ids cross a power of ten (99 → 100) is published in id ord
   try {
     await probe.waitFor("OrderPlaced", (e) => e.orderId === key, 5);
     expect(probe.of("OrderPlaced", (e) => e.orderId === key).map((e) => e.eventId)).toEqual(sequence.map((e) => e.eventId));
+  } finally {
+    await relay.stop();
+  }
+});
+
+test("with a linger, a steady stream goes out in fewer batches, in order, and a row committed while idle goes at once", async () => {
+  const batches: number[] = [];
+  const relay = await startRelay({ lingerMs: 1000, onPublished: (records) => batches.push(records.length) });
+  try {
+    // Idle: the first row's NOTIFY starts a drain at once, linger or not.
+    const first = randomUUID();
+    const started = Date.now();
+    await placeOrder(first);
+    await probe.waitFor("OrderPlaced", (e) => e.orderId === first);
+    expect(Date.now() - started).toBeLessThan(700);
+    // Busy: twenty rows committed over about 200 ms, while the relay lingers after each batch.
+    batches.length = 0;
+    const key = randomUUID();
+    const sequence: OrderPlaced[] = [];
+    for (let i = 0; i < 20; i++) {
+      const event = placed(key);
+      sequence.push(event);
+      await inTransaction((tx) => appendToOutbox(tx, db.schema, [{ eventType: "OrderPlaced", topic: topicOf("OrderPlaced", prefix), key, payload: event }]));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await probe.waitFor("OrderPlaced", (e) => e.orderId === key, 20);
+    expect(probe.of("OrderPlaced", (e) => e.orderId === key).map((e) => e.eventId)).toEqual(sequence.map((e) => e.eventId));
+    expect(batches.reduce((sum, n) => sum + n, 0)).toBe(20);
+    expect(batches.length).toBeLessThanOrEqual(5);
   } finally {
     await relay.stop();
   }

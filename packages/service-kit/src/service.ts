@@ -24,6 +24,7 @@ export interface MessagingConfig {
   SCHEMA_REGISTRY_URL: string;
   TOPIC_PREFIX: string;
   DATABASE_URL: string;
+  OUTBOX_LINGER_MS: number;
 }
 
 /**
@@ -121,6 +122,7 @@ function createContext<C extends ServiceConfig>(name: string, config: C, logger:
           registryUrl: events.SCHEMA_REGISTRY_URL,
           topicPrefix: events.TOPIC_PREFIX,
           database: parseDatabaseUrl(events.DATABASE_URL),
+          outboxLingerMs: events.OUTBOX_LINGER_MS,
           logger,
           metrics: this.metrics,
           ...spec,
