@@ -1,3 +1,4 @@
+import { batchedLookup } from "@shop/batching";
 import { createSqlPool, inTransaction, type SqlTransaction } from "@shop/outbox";
 import type { OrderLine, Page, Product, ProductSales } from "../domain/model.ts";
 import type { CatalogStore, CatalogTransaction } from "../domain/ports.ts";
@@ -63,7 +64,25 @@ class PgCatalogTransaction implements CatalogTransaction {
 }
 
 export class PgCatalogStore implements CatalogStore {
-  constructor(private readonly pool: SqlPool) {}
+  /**
+   * Product rows by id: reads that arrive together (the quotes of concurrent placements, cache
+   * misses) are one query. Each is answered by a query that started after it was asked, so a quote
+   * stays authoritative.
+   */
+  private readonly products;
+
+  constructor(private readonly pool: SqlPool) {
+    this.products = batchedLookup(
+      async (productIds: string[]) =>
+        new Map(
+          (await this.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::text[])`, [productIds])).map((row) => [
+            row.id,
+            toProduct(row),
+          ]),
+        ),
+      { maxBatchSize: 500, maxInFlight: Math.max(1, Math.floor(pool.options.max / 2)) },
+    );
+  }
 
   private async query<T>(text: string, values: unknown[] = []): Promise<T[]> {
     return (await this.pool.query(text, values)).rows as T[];
@@ -78,13 +97,12 @@ export class PgCatalogStore implements CatalogStore {
   }
 
   async findProduct(productId: string): Promise<Product | null> {
-    const [row] = await this.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = $1`, [productId]);
-    return row ? toProduct(row) : null;
+    return (await this.products(productId)) ?? null;
   }
 
   async findProducts(productIds: string[]): Promise<Product[]> {
-    if (productIds.length === 0) return [];
-    return (await this.query<ProductRow>(`SELECT ${PRODUCT_COLUMNS} FROM products WHERE id = ANY($1::text[])`, [productIds])).map(toProduct);
+    const found = await Promise.all(productIds.map((id) => this.products(id)));
+    return found.filter((product) => product !== undefined);
   }
 
   async createProduct(product: Product): Promise<Product> {
