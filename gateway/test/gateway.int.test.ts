@@ -1,5 +1,5 @@
 import { createServer, get, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { SignJWT } from "jose";
 import { createTestSchema, signToken, silentLogger, testJwt, type TestSchema } from "@shop/testing";
@@ -18,6 +18,9 @@ interface Received {
   body: string;
 }
 
+/** An answer far larger than the sockets' buffers, so relaying it needs back-pressure. */
+const BIG_BODY = Buffer.from(Array.from({ length: 4 * 1024 * 1024 }, (_, i) => i % 251));
+
 /**
  * A bare upstream standing in for the wallet where the real one cannot show what the gateway
  * does: it records what arrives, answers 500 or never answers on request.
@@ -33,6 +36,20 @@ function startStubUpstream(): Promise<{ url: string; received: Received[]; close
       if (req.url!.includes("/boom")) {
         res.writeHead(500, { "content-type": "application/problem+json", "x-upstream": "stub" });
         return void res.end(JSON.stringify({ code: "STUB_FAILURE", status: 500 }));
+      }
+      if (req.url!.includes("/unavailable")) {
+        res.writeHead(503, { "content-type": "application/problem+json", "retry-after": "7", "x-upstream": "stub" });
+        return void res.end(JSON.stringify({ code: "STUB_DOWN", status: 503 }));
+      }
+      if (req.url!.includes("/big")) {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(BIG_BODY.length) });
+        return void res.end(BIG_BODY);
+      }
+      if (req.url!.includes("/partial")) {
+        // Promises 1,000 bytes, sends 10, then the connection dies.
+        res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+        res.write('{"items":[');
+        return void setTimeout(() => res.socket?.destroy(), 20);
       }
       res.writeHead(200, { "content-type": "application/json", "x-upstream": "stub" });
       res.end(JSON.stringify({ ok: true }));
@@ -369,6 +386,54 @@ describe("upstream failures", () => {
   test("an upstream that stops answering is 504", async () => {
     const response = await call(stubGateway, "GET", "/api/v1/users/user-1/balance/hang", { token: await signToken({ sub: "user-1" }) });
     expectProblem(response, 504, "GATEWAY_TIMEOUT");
+  });
+
+  test("an upstream 503 passes through untouched, body and headers", async () => {
+    const response = await call(stubGateway, "GET", "/api/v1/users/user-1/balance/unavailable", { token: await signToken({ sub: "user-1" }) });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("7");
+    expect(response.body).toEqual({ code: "STUB_DOWN", status: 503 });
+  });
+
+  test("a large answer (4 MiB) arrives whole and unchanged to a client that reads it slowly", async () => {
+    const token = await signToken({ sub: "user-1" });
+    const response = await fetch(`${stubGateway.url}/api/v1/users/user-1/balance/big`, { headers: { authorization: `Bearer ${token}` } });
+    const reader = response.body!.getReader();
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      // A slow reader, so that the gateway's writes to it back up while the upstream keeps sending.
+      if (chunks.length % 8 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(Buffer.concat(chunks).equals(BIG_BODY)).toBe(true);
+  });
+
+  test("an upstream that breaks off mid-answer ends the client's answer too, instead of leaving it waiting", async () => {
+    const token = await signToken({ sub: "user-1" });
+    const response = await fetch(`${stubGateway.url}/api/v1/users/user-1/balance/partial`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    await expect(response.text()).rejects.toThrow();
+  });
+
+  test("a client that leaves mid-answer does not disturb the requests that follow on the same upstream pool", async () => {
+    const token = await signToken({ sub: "user-1" });
+    const port = Number(new URL(stubGateway.url).port);
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, "127.0.0.1", () =>
+        socket.write(`GET /api/v1/users/user-1/balance/big HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${token}\r\n\r\n`),
+      );
+      socket.once("data", () => {
+        socket.destroy();
+        resolve();
+      });
+    });
+    for (let i = 0; i < 5; i++) {
+      const next = await call(stubGateway, "GET", "/api/v1/users/user-1/balance", { token });
+      expect(next.status).toBe(200);
+      expect(next.body).toEqual({ ok: true });
+    }
   });
 
   test("an upstream 5xx passes through untouched", async () => {

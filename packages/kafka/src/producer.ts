@@ -60,7 +60,8 @@ export class EventPublisher {
   /** Sends records as they are (no encoding): dead letters and replays keep the original bytes. */
   async publishRaw(records: RawRecord[]): Promise<void> {
     if (records.length === 0) return;
-    const topicMessages = records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: r.headers }] }));
+    // A copy of the headers: a traced send replaces their traceparent, and the caller's record stays as it was.
+    const topicMessages = records.map((r) => ({ topic: r.topic, messages: [{ key: r.key, value: r.value, headers: { ...r.headers } }] }));
     await sendInRecordSpans(topicMessages, () => this.producer.sendBatch({ acks: -1, topicMessages }));
   }
 }

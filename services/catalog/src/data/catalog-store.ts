@@ -101,7 +101,7 @@ export class PgCatalogStore implements CatalogStore {
   }
 
   async findProducts(productIds: string[]): Promise<Product[]> {
-    const found = await Promise.all(productIds.map((id) => this.products(id)));
+    const found = await Promise.all([...new Set(productIds)].map((id) => this.products(id)));
     return found.filter((product) => product !== undefined);
   }
 
