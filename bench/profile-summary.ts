@@ -1,6 +1,7 @@
 // Summarises V8 CPU profiles (`.cpuprofile`, e.g. from `BENCH_CPU_PROFILE=order npm run bench`):
 // self time by package / project file and the hottest functions.
-//   npx tsx bench/profile-summary.ts .infra/profiles/CPU.*.cpuprofile
+//   npx tsx bench/profile-summary.ts [--skip=SECONDS] .infra/profiles/CPU.*.cpuprofile
+// --skip leaves out the profile's first seconds (a service's start-up, module loading).
 import { readFileSync } from "node:fs";
 
 interface ProfileNode {
@@ -32,7 +33,10 @@ const table = (title: string, totals: Map<string, number>, all: number, rows = 1
     console.log(`    ${((100 * us) / all).toFixed(1).padStart(5)} %  ${(us / 1000).toFixed(0).padStart(7)} ms  ${name}`);
 };
 
-for (const file of process.argv.slice(2)) {
+const skipArg = process.argv.find((a) => a.startsWith("--skip="));
+const skipUs = skipArg ? Number(skipArg.slice("--skip=".length)) * 1e6 : 0;
+
+for (const file of process.argv.slice(2).filter((a) => !a.startsWith("--"))) {
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, number>();
@@ -46,7 +50,11 @@ for (const file of process.argv.slice(2)) {
     return "(node itself)";
   };
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    if (at >= skipUs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
   const byOwner = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const socketWrites = new Map<string, number>();
@@ -64,7 +72,7 @@ for (const file of process.argv.slice(2)) {
       socketWrites.set(requester, (socketWrites.get(requester) ?? 0) + us);
     }
   }
-  const wall = (profile.endTime - profile.startTime) / 1e6;
+  const wall = (profile.endTime - profile.startTime - skipUs) / 1e6;
   console.log(`\n${file}: ${wall.toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s on CPU (${((100 * busy) / 1e6 / wall).toFixed(0)} % of a core)`);
   table("self time by owner", byOwner, busy);
   table("hottest functions", byFunction, busy, 20);

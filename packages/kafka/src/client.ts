@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type LogEntry } from "kafkajs";
+import "./request-queue-fix.ts";
 import type { Logger } from "@shop/logging";
 
 const levels: Record<number, "error" | "warn" | "info" | "debug"> = {

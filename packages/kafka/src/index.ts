@@ -4,6 +4,7 @@ export { EventPublisher, type OutgoingEvent, type RawRecord } from "./producer.t
 export {
   EventConsumer,
   deadLetterTopic,
+  IDLE_FETCH_WAIT_MS,
   type BatchEventHandlers,
   type ConsumedEvent,
   type EventHandlers,

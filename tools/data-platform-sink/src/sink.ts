@@ -2,7 +2,7 @@ import pg from "pg";
 import type { Consumer, Kafka } from "kafkajs";
 import type { DatabaseLocation } from "@shop/config";
 import { topicOf, type OrderCompleted } from "@shop/events";
-import { ensureTopics, type EventCodec } from "@shop/kafka";
+import { IDLE_FETCH_WAIT_MS, ensureTopics, type EventCodec } from "@shop/kafka";
 import type { Logger } from "@shop/logging";
 
 const ddl = (schema: string) => `
@@ -41,7 +41,7 @@ export class DataPlatformSink {
     await this.pool.query(ddl(this.options.database.schema));
     // Subscribing to a topic nobody has written yet must not fail the sink.
     await ensureTopics(this.options.kafka, [topicOf("OrderCompleted", this.options.topicPrefix)]);
-    this.consumer = this.options.kafka.consumer({ groupId: `${this.options.topicPrefix}${this.options.groupId}`, maxWaitTimeInMs: 200 });
+    this.consumer = this.options.kafka.consumer({ groupId: `${this.options.topicPrefix}${this.options.groupId}`, maxWaitTimeInMs: IDLE_FETCH_WAIT_MS });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: topicOf("OrderCompleted", this.options.topicPrefix), fromBeginning: true });
     await this.consumer.run({
