@@ -1,9 +1,9 @@
 import { fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { cpuPerOperation, cpuSecondsByGroup } from "./cpu-usage.ts";
+import { costCells, startCostMeter, type CostsPerOperation } from "./cpu-usage.ts";
 
-export interface LoadResult {
+export interface LoadResult extends CostsPerOperation {
   scenario: string;
   requestsPerSecond: number;
   p50Ms: number;
@@ -11,8 +11,6 @@ export interface LoadResult {
   non2xx: number;
   errors: number;
   total: number;
-  /** Machine CPU per request by process (µs), read from /proc around the run. */
-  cpuMicrosPerRequest: { group: string; micros: number }[];
 }
 
 export interface LoadOptions {
@@ -38,7 +36,7 @@ export interface LoadOptions {
 
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const statuses: Record<number, number> = {};
-  const cpuAtStart = cpuSecondsByGroup();
+  const costs = startCostMeter();
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon(
@@ -59,7 +57,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
   });
   const result = await finished;
-  const cpu = cpuPerOperation(cpuAtStart, cpuSecondsByGroup(), result.requests.total);
   const expected = new Set(options.expectedStatuses ?? []);
   const unexpected = Object.entries(statuses)
     .filter(([s]) => !(Number(s) >= 200 && Number(s) < 300) && !expected.has(Number(s)))
@@ -72,7 +69,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     non2xx: unexpected,
     errors: result.errors + result.timeouts,
     total: result.requests.total,
-    cpuMicrosPerRequest: cpu.map(({ group, msPerOperation }) => ({ group, micros: Math.round(msPerOperation * 1000) })),
+    ...costs.per(result.requests.total),
   };
 }
 
@@ -95,10 +92,7 @@ export function report(baseline: LoadResult, results: LoadResult[]): string {
     "p99 ms": r.p99Ms,
     unexpected: r.non2xx + r.errors,
     requests: r.total,
-    "CPU µs/request (by process)": r.cpuMicrosPerRequest
-      .filter((c) => c.micros >= 5)
-      .map((c) => `${c.group} ${c.micros}`)
-      .join(", "),
+    ...costCells(r),
   }));
   const headers = Object.keys(rows[0]!);
   const width = headers.map((h) => Math.max(h.length, ...rows.map((r) => String(r[h as keyof typeof r]).length)));

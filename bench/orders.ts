@@ -7,7 +7,7 @@ import { Agent, request } from "node:http";
 import { Kafka, logLevel } from "kafkajs";
 import { topicOf } from "@shop/events";
 import { signToken } from "@shop/testing";
-import { cpuPerOperation, cpuSecondsByGroup } from "./cpu-usage.ts";
+import { startCostMeter, type CostsPerOperation } from "./cpu-usage.ts";
 
 interface Setup {
   productId: string;
@@ -123,8 +123,8 @@ export interface OrderRunResult {
   completionP99Ms: number;
   /** Orders that did not complete, by how they ended (FAILED:<code>, PENDING, or the placement's HTTP status). */
   notCompleted: Record<string, number>;
-  /** CPU milliseconds per completed order, by process group, from the first placement until the saga settled. */
-  cpuMsPerCompletedOrder: { group: string; msPerOperation: number }[];
+  /** CPU and write calls per completed order, by process group, from the first placement until the saga settled. */
+  costsPerCompletedOrder: CostsPerOperation;
 }
 
 /** After the load: waits for the saga to settle (at most the saga deadline plus a margin), then counts. */
@@ -135,17 +135,17 @@ async function settle(
   placements: Placement[],
   completedAt: Map<string, number>,
   loadSeconds: number,
-  cpuAtStart: Map<string, number>,
+  costs: ReturnType<typeof startCostMeter>,
 ): Promise<OrderRunResult> {
   const accepted = placements.filter((p) => p.orderId);
   const deadline = performance.now() + 40_000;
   while (performance.now() < deadline && accepted.some((p) => !completedAt.has(p.orderId!))) await sleep(250);
-  const cpuAtEnd = cpuSecondsByGroup();
   const answerTimes = placements.map((p) => p.answeredAt - p.placedAt).sort((a, b) => a - b);
   const latencies = accepted
     .filter((p) => completedAt.has(p.orderId!))
     .map((p) => completedAt.get(p.orderId!)! - p.placedAt)
     .sort((a, b) => a - b);
+  const costsPerCompletedOrder = costs.per(latencies.length);
   const firstPlaced = Math.min(...placements.map((p) => p.placedAt));
   const lastCompleted = Math.max(...accepted.map((p) => completedAt.get(p.orderId!) ?? 0));
   const notCompleted: Record<string, number> = {};
@@ -166,7 +166,7 @@ async function settle(
     completionP50Ms: Math.round(percentile(latencies, 50)),
     completionP99Ms: Math.round(percentile(latencies, 99)),
     notCompleted,
-    cpuMsPerCompletedOrder: cpuPerOperation(cpuAtStart, cpuAtEnd, latencies.length),
+    costsPerCompletedOrder,
   };
 }
 
@@ -188,7 +188,7 @@ async function atConcurrency(
   completedAt: Map<string, number>,
 ): Promise<OrderRunResult> {
   const placements: Placement[] = [];
-  const cpuAtStart = cpuSecondsByGroup();
+  const costs = startCostMeter();
   const until = performance.now() + seconds * 1000;
   let n = 0;
   await Promise.all(
@@ -198,20 +198,20 @@ async function atConcurrency(
       }
     }),
   );
-  return settle(gatewayUrl, setup, `orders, ${concurrency} clients placing back to back`, placements, completedAt, seconds, cpuAtStart);
+  return settle(gatewayUrl, setup, `orders, ${concurrency} clients placing back to back`, placements, completedAt, seconds, costs);
 }
 
 /** Open loop: one placement every 1/rate s whatever the answers. */
 async function atRate(gatewayUrl: string, setup: Setup, seconds: number, rate: number, completedAt: Map<string, number>): Promise<OrderRunResult> {
   const pending: Promise<Placement>[] = [];
-  const cpuAtStart = cpuSecondsByGroup();
+  const costs = startCostMeter();
   const started = performance.now();
   for (let index = 0; index < seconds * rate; index++) {
     const wait = started + (index * 1000) / rate - performance.now();
     if (wait > 0) await sleep(wait);
     pending.push(place(gatewayUrl, setup, index));
   }
-  return settle(gatewayUrl, setup, `orders at a steady ${rate}/s`, await Promise.all(pending), completedAt, seconds, cpuAtStart);
+  return settle(gatewayUrl, setup, `orders at a steady ${rate}/s`, await Promise.all(pending), completedAt, seconds, costs);
 }
 
 export function formatOrderResults(results: OrderRunResult[]): string {
@@ -228,8 +228,16 @@ export function formatOrderResults(results: OrderRunResult[]): string {
     ].join("  "),
   );
   const cpu = results.map((r) => {
-    const total = r.cpuMsPerCompletedOrder.reduce((sum, row) => sum + row.msPerOperation, 0);
-    return `${r.scenario}: CPU per completed order ${total.toFixed(1)} ms (${r.cpuMsPerCompletedOrder.map((row) => `${row.group} ${row.msPerOperation.toFixed(2)}`).join(", ")})`;
+    const { cpuMicrosPerRequest: cpu, writesPerRequest: writes } = r.costsPerCompletedOrder;
+    const totalMs = cpu.reduce((sum, row) => sum + row.micros, 0) / 1000;
+    const totalWrites = writes.reduce((sum, row) => sum + row.writes, 0);
+    return [
+      `${r.scenario}: CPU per completed order ${totalMs.toFixed(1)} ms (${cpu.map((row) => `${row.group} ${(row.micros / 1000).toFixed(2)}`).join(", ")})`,
+      `  write calls per completed order ${totalWrites.toFixed(0)} (${writes
+        .filter((row) => row.writes >= 0.5)
+        .map((row) => `${row.group} ${row.writes.toFixed(1)}`)
+        .join(", ")})`,
+    ].join("\n");
   });
   return [
     ["scenario".padEnd(44), "placement/s", "answer p50/p99", "completed/s", "p50 ms", "p99 ms", "accepted/all", "not completed"].join("  "),

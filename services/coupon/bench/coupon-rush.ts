@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { cpuPerOperation, cpuSecondsByGroup } from "../../../bench/cpu-usage.ts";
+import { startCostMeter, type CostsPerOperation } from "../../../bench/cpu-usage.ts";
 
 const serviceDir = fileURLToPath(new URL("..", import.meta.url));
 
@@ -28,7 +28,7 @@ export interface CouponRushOptions {
   log?: (line: string) => void;
 }
 
-export interface LoadResult {
+export interface LoadResult extends CostsPerOperation {
   label: string;
   requestsPerSecond: number;
   p50Ms: number;
@@ -37,8 +37,6 @@ export interface LoadResult {
   total: number;
   statuses: Record<string, number>;
   errors: number;
-  /** Machine CPU per request by process (µs), from /proc around the run. */
-  cpuMicrosPerRequest: { group: string; micros: number }[];
 }
 
 export interface CouponRushReport {
@@ -136,7 +134,7 @@ function cpuMsOf(pid: number): number | undefined {
   }
 }
 
-function toResult(label: string, { result: r, cpuMicrosPerRequest }: Fired): LoadResult {
+function toResult(label: string, { result: r, costs }: Fired): LoadResult {
   const statuses: Record<string, number> = {};
   for (const [code, stat] of Object.entries(r.statusCodeStats ?? {})) statuses[code] = Number((stat as { count: number | string }).count);
   return {
@@ -148,20 +146,19 @@ function toResult(label: string, { result: r, cpuMicrosPerRequest }: Fired): Loa
     total: r.requests.total,
     statuses,
     errors: r.errors + r.timeouts,
-    cpuMicrosPerRequest,
+    ...costs,
   };
 }
 
 interface Fired {
   result: autocannon.Result;
-  cpuMicrosPerRequest: LoadResult["cpuMicrosPerRequest"];
+  costs: CostsPerOperation;
 }
 
 async function fire(options: autocannon.Options): Promise<Fired> {
-  const cpuAtStart = cpuSecondsByGroup();
+  const meter = startCostMeter();
   const result = await autocannon(options);
-  const cpu = cpuPerOperation(cpuAtStart, cpuSecondsByGroup(), result.requests.total);
-  return { result, cpuMicrosPerRequest: cpu.map(({ group, msPerOperation }) => ({ group, micros: Math.round(msPerOperation * 1000) })) };
+  return { result, costs: meter.per(result.requests.total) };
 }
 
 /** Unique user per request: `bench-<run>-<n>`, across all connections. */
@@ -355,6 +352,7 @@ export async function run(gatewayUrl: string, options: { seconds: number; connec
     errors: r.errors,
     total: r.total,
     cpuMicrosPerRequest: r.cpuMicrosPerRequest,
+    writesPerRequest: r.writesPerRequest,
   });
   return [
     shaped("POST issue coupon (gateway → coupon, new user each)", report.issue, []),
