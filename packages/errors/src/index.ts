@@ -3,6 +3,10 @@
  * Domain code throws these; the HTTP error middleware maps codes to statuses. To the Kafka
  * consumer one is a permanent failure: retried a few times, then dead-lettered, never waited out
  * like a transient fault (see transientFault).
+ *
+ * They carry no stack trace: they are answers, not faults (a sold-out coupon, an unknown product),
+ * their code and details say all there is to know, and capturing the call stack was the costliest
+ * part of refusing a request (about 10 µs of the coupon rush's 409s).
  */
 export class DomainError extends Error {
   constructor(
@@ -10,7 +14,10 @@ export class DomainError extends Error {
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = new.target.name;
   }
 }
