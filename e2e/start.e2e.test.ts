@@ -1,20 +1,11 @@
 // `npm start` itself: it sets up, runs every service and the gateway, serves /readyz, and Ctrl-C
 // stops what it started. Ports are moved to free ones so a running instance does not interfere.
 import { spawn } from "node:child_process";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { eventually } from "@shop/testing";
+import { eventually, freePort } from "@shop/testing";
 
 const E2E_TIMEOUT_MS = 240_000;
 const root = fileURLToPath(new URL("..", import.meta.url));
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 test(
   "npm start serves GET /readyz 200 on the gateway with a demo catalog, and Ctrl-C stops everything",

@@ -2,9 +2,8 @@
 // and refusing what the document does not allow the way the API does.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
-import { signToken } from "@shop/testing";
+import { freePort, signToken } from "@shop/testing";
 
 type Json = Record<string, any>;
 
@@ -15,14 +14,6 @@ const exampleOf = (path: string, method: string, status: number) => document.pat
 let mock: ChildProcess;
 let base: string;
 let output = "";
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 beforeAll(async () => {
   const port = await freePort();

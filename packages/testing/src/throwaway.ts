@@ -9,15 +9,41 @@ import path from "node:path";
 import pg from "pg";
 import { eventually } from "./eventually.ts";
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out lie below the kernel's ephemeral range: a port the kernel picked for `listen(0)`
+ * and released is free only until an outgoing connection takes it as its local port, which a
+ * busy test run does within seconds (EADDRINUSE when the service binds it), and a client
+ * reconnecting to a killed server's port in that range can even connect to itself and hold it.
+ * Each jest worker draws from its own slice, so parallel test files do not race for one port.
+ */
+const ephemeralPortsFrom = (() => {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+const PORTS_FROM = 10_000;
+const PORT_SLICES = 8;
+const handedOut = new Set<number>();
+
+const bindable = (port: number) =>
+  new Promise<boolean>((resolve) => {
     const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+
+export async function freePort(): Promise<number> {
+  const sliceSize = Math.floor((ephemeralPortsFrom - PORTS_FROM) / PORT_SLICES);
+  const slice = (Number(process.env.JEST_WORKER_ID ?? process.pid) || 0) % PORT_SLICES;
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = PORTS_FROM + slice * sliceSize + Math.floor(Math.random() * sliceSize);
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // before the check, so concurrent callers cannot draw it meanwhile
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in ${PORTS_FROM}-${ephemeralPortsFrom - 1}`);
 }
 
 /** A process of ours that can be killed with SIGKILL and started again with the same arguments. */
@@ -197,6 +223,10 @@ export async function startThrowawayKafka(options: { libsDir: string }): Promise
       "share.coordinator.state.topic.replication.factor=1",
       "share.coordinator.state.topic.min.isr=1",
       "group.initial.rebalance.delay.ms=0",
+      // After a kill the restarted broker's registration is refused until the dead one's session
+      // expires (9 s by default): that wait, not the outage a test asked for, made a restart take 13 s.
+      "broker.session.timeout.ms=2000",
+      "broker.heartbeat.interval.ms=500",
       "",
     ].join("\n"),
   );
