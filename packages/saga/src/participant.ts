@@ -19,6 +19,12 @@ export type Reactions<State, Effect> = { [E in EventName]?: Reaction<State, Effe
 export interface Reaction<State, Effect, E extends EventName = EventName> {
   /** The inbox scope: one event counts once per consumer, however often it is delivered. */
   consumer: string;
+  /**
+   * Whether the event can matter to this participant at all, from its content alone (say, an
+   * order without a coupon, to the coupon service). An event that cannot is acknowledged without
+   * an inbox row or a transaction: applying nothing twice is still nothing. Absent: every event.
+   */
+  concerns?(event: EventPayloads[E]): boolean;
   decide(state: State, event: EventPayloads[E], context: DecisionContext): Decision<Effect>;
 }
 

@@ -48,7 +48,8 @@ interface Delivery {
 /**
  * Runs a participant's reactions a batch at a time, as a group commit: batches that arrive while a
  * transaction runs (other partitions, other event types) wait and then go together in the next
- * one, so the number of transactions stays low however many partitions deliver. One transaction
+ * one, so the number of transactions stays low however many partitions deliver. Events a reaction
+ * says do not concern it are acknowledged at once (no inbox row, no transaction). One transaction
  * claims its events in the inbox and takes their order locks (one statement), loads the state,
  * folds every fresh event's decision into it in delivery order, saves the effects and appends the
  * answers to the outbox (one insert). All or nothing: a failure rolls the whole transaction back,
@@ -87,7 +88,12 @@ export class ParticipantRunner<State, Effect> {
    * events answering `events[i]` go on in the trace `traceparents[i]` (its record's), else the current one.
    */
   handle<E extends EventName>(type: E, events: EventPayloads[E][], traceparents: readonly (string | undefined)[] = []): Promise<void> {
-    if (!this.options.participant.reactions[type]) return Promise.reject(new Error(`${this.options.participant.service} does not react to ${type}`));
+    const reaction = this.options.participant.reactions[type];
+    if (!reaction) return Promise.reject(new Error(`${this.options.participant.service} does not react to ${type}`));
+    if (reaction.concerns) {
+      const kept = events.flatMap((event, i) => (reaction.concerns!(event) ? [i] : []));
+      if (kept.length < events.length) [events, traceparents] = [kept.map((i) => events[i]!), kept.map((i) => traceparents[i])];
+    }
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.waiting.push({ type, events, traceparents, resolve, reject });

@@ -180,3 +180,25 @@ test("a batch of two orders: each answer goes on in the trace of the event it an
     (await db.query<{ traceparent: string }>("SELECT headers->>'traceparent' AS traceparent FROM outbox_events WHERE key = $1", [orderId]))[0]?.traceparent;
   expect([await traceOf(first.orderId), await traceOf(second.orderId)]).toEqual(traceparents);
 });
+
+test("events a reaction says do not concern it are acknowledged without an inbox row, and a batch of only those without a transaction", async () => {
+  const choosy = new ParticipantRunner({
+    participant: { ...holder, reactions: { ...holder.reactions, OrderPlaced: { ...holder.reactions.OrderPlaced!, concerns: (e) => e.userCouponId != null } } },
+    repository,
+    pool,
+    outbox: { schema: parseDatabaseUrl(db.databaseUrl).schema, topicPrefix: "kit." },
+  });
+  const withCoupon = build.orderPlaced({ userCouponId: randomUUID() });
+  const without = [build.orderPlaced({ userCouponId: null }), build.orderPlaced({ userCouponId: null })];
+  await choosy.handle("OrderPlaced", [without[0]!, withCoupon]);
+  expect([await holdOf(without[0]!.orderId), await holdOf(withCoupon.orderId)]).toEqual([null, "HELD"]);
+  const inboxed = await db.query<{ event_id: string }>("SELECT event_id FROM inbox_events WHERE event_id = ANY($1::uuid[])", [
+    [withCoupon.eventId, ...without.map((e) => e.eventId)],
+  ]);
+  expect(inboxed).toEqual([{ event_id: withCoupon.eventId }]);
+
+  const before = loads;
+  await choosy.handle("OrderPlaced", [without[1]!]);
+  expect(loads).toBe(before);
+  expect(await db.query("SELECT 1 FROM inbox_events WHERE event_id = $1", [without[1]!.eventId])).toEqual([]);
+});

@@ -75,6 +75,18 @@ test("the inbox consumers keep their names, so events handled before the kit sta
   expect(Object.keys(couponSaga.reactions).sort()).toEqual(["OrderCompleted", "OrderFailed", "OrderPlaced"]);
 });
 
+describe("which events concern the coupon service at all (the others get no inbox row and no transaction)", () => {
+  test("an order placed or failed without a coupon does not; with one it does, in any spelling", () => {
+    const { OrderPlaced, OrderFailed } = couponSaga.reactions;
+    expect([OrderPlaced!.concerns!(placed("order-1", null)), OrderFailed!.concerns!(failed("order-1", null))]).toEqual([false, false]);
+    expect([OrderPlaced!.concerns!(placed("order-1", "COUPON-A")), OrderFailed!.concerns!(failed("order-1"))]).toEqual([true, true]);
+  });
+
+  test("every completion does: it names no coupon, so only the reservation can say", () => {
+    expect("concerns" in couponSaga.reactions.OrderCompleted!).toBe(false);
+  });
+});
+
 describe("OrderPlaced: the reservation is confirmed, or its lapsed coupon taken again", () => {
   test("given an order without a coupon, when it is placed, then nothing changes", () => {
     const start = given({ coupons: [coupon("coupon-a", "AVAILABLE", null)] });

@@ -56,12 +56,21 @@ export const couponSaga: SagaParticipant<CouponSagaState, CouponSagaEffect> = {
   // The same order-lock key as ReservationService.reserve's, so HTTP reservations and event batches on one order serialise.
   service: "coupon",
   reactions: {
-    OrderPlaced: { consumer: ON_ORDER_PLACED, decide: confirmForPlacedOrder },
+    OrderPlaced: { consumer: ON_ORDER_PLACED, concerns: placedWithCoupon, decide: confirmForPlacedOrder },
+    // OrderCompleted names no coupon (it is the data platform's record): the reservation says.
     OrderCompleted: { consumer: ON_ORDER_COMPLETED, decide: useForCompletedOrder },
-    OrderFailed: { consumer: ON_ORDER_FAILED, decide: releaseForFailedOrder },
+    OrderFailed: { consumer: ON_ORDER_FAILED, concerns: placedWithCoupon, decide: releaseForFailedOrder },
   },
   evolve,
 };
+
+/**
+ * Only an order placed with a coupon ever had one reserved (placement reserves it before the order
+ * exists, and the order's events carry its coupon): the others are none of this service's business.
+ */
+export function placedWithCoupon(event: OrderPlaced | OrderFailed): boolean {
+  return event.userCouponId != null;
+}
 
 /** OrderPlaced: the order exists, so its reservation is no longer an orphan. Orders without a coupon change nothing. */
 function confirmForPlacedOrder(state: CouponSagaState, event: OrderPlaced, context: DecisionContext): Decision<CouponSagaEffect> {
