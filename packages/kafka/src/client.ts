@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry } from "kafkajs";
 import "./request-queue-fix.ts";
+import "./rejoin-fix.ts";
 import type { Logger } from "@shop/logging";
 
 const levels: Record<number, "error" | "warn" | "info" | "debug"> = {
