@@ -4,8 +4,9 @@ import { AuthenticationError, IdentityProviderUnavailableError, type Identity, t
 import type { ClientRateLimiter } from "./client-rate-limit.ts";
 import { API_METHODS, type CorsPolicy } from "./cors.ts";
 import { writeProblem, writeRefusal, type Refusal } from "./problem-response.ts";
-import type { UpstreamProxy } from "./proxy.ts";
+import { relayKept, type AnswerKeeper, type UpstreamProxy } from "./proxy.ts";
 import type { RateLimiter } from "./rate-limit.ts";
+import type { ResponseCache } from "./response-cache.ts";
 import { BodyTooLargeError, acceptsBody, bodyRefusal, hasBody, readBody } from "./request-checks.ts";
 import { isValidUserId, matchRoute, type RouteMatch, type UpstreamName } from "./routing.ts";
 
@@ -38,6 +39,10 @@ export interface ApiHandlerDeps {
   bodyLimitBytes: number;
   /** Told of every 429 (the rejections counter). */
   onRateLimited?: (limiter: RateLimiterKind) => void;
+  /** Anonymous public reads the services mark cacheable, kept for a moment (response-cache.ts); absent: none. */
+  responseCache?: ResponseCache;
+  /** Told of every read that could be served from the response cache, and whether it was. */
+  onCacheLookup?: (outcome: "hit" | "miss") => void;
 }
 
 const SUPPORTED_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]);
@@ -112,6 +117,19 @@ async function rateRefusal(deps: ApiHandlerDeps, req: IncomingMessage, identity:
   return rateLimited("too many write requests; slow down", decision.retryAfterSeconds);
 }
 
+/**
+ * Whether the cache may answer this request: an anonymous, unconditional GET of a public route
+ * that does not ask for a fresh answer. Whoever sends a token gets the upstream's answer (and
+ * `no-store`), as before.
+ */
+function servableFromCache(req: IncomingMessage, match: RouteMatch): boolean {
+  const { headers } = req;
+  if (req.method !== "GET" || match.access !== "public" || headers.authorization !== undefined) return false;
+  if (headers["if-none-match"] !== undefined || headers["if-modified-since"] !== undefined || headers.range !== undefined) return false;
+  const asked = `${headers["cache-control"] ?? ""},${headers.pragma ?? ""}`.toLowerCase();
+  return !asked.includes("no-cache") && !asked.includes("no-store");
+}
+
 const EMPTY_BODY = Buffer.alloc(0);
 
 type BodyReading = { body?: Buffer; refusal?: Refusal; aborted?: true };
@@ -166,6 +184,18 @@ export function createApiHandler(deps: ApiHandlerDeps): (req: IncomingMessage, r
     if (reading.aborted) return void res.destroy();
     if (reading.refusal) return writeRefusal(res, traceId, reading.refusal);
 
-    upstream.forward(req, res, { traceId, traceparent: context.traceparent, requestId: context.requestId, body: reading.body });
+    const cache = deps.responseCache?.enabled ? deps.responseCache : undefined;
+    let keep: AnswerKeeper | undefined;
+    if (cache && servableFromCache(req, match)) {
+      const key = req.url!;
+      const kept = cache.lookup(key);
+      deps.onCacheLookup?.(kept ? "hit" : "miss");
+      if (kept) return relayKept(res, kept.headers, kept.body, Math.floor((Date.now() - kept.storedAt) / 1000));
+      keep = { wants: (status, headers) => cache.mayStore(status, headers), kept: (status, headers, body) => void cache.store(key, status, headers, body) };
+    }
+    // A write that went through may have changed what is cached: start afresh (other gateway instances catch up within their TTL).
+    if (cache && WRITE_METHODS.has(method)) res.once("finish", () => res.statusCode < 400 && cache.clear());
+
+    upstream.forward(req, res, { traceId, traceparent: context.traceparent, requestId: context.requestId, body: reading.body, keep });
   };
 }

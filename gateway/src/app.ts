@@ -3,6 +3,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import { requestDurationHistogram, requestIdFrom, type ReadinessCheck } from "@shop/http-kit";
 import { accessLogLevel } from "@shop/config";
 import { runWithTrace, toTraceparent, traceFromTraceparent, type LevelWithSilent, type Logger } from "@shop/logging";
+import type { ResponseCache } from "./response-cache.ts";
 import { createApiHandler, type RequestContext } from "./api-handler.ts";
 import type { TokenVerifier } from "@shop/auth";
 import type { ClientRateLimiter } from "./client-rate-limit.ts";
@@ -29,6 +30,8 @@ export interface GatewayAppDeps {
   cors?: CorsOptions;
   /** Largest request body the gateway reads and forwards (default 64 KiB). */
   requestBodyLimitBytes?: number;
+  /** Anonymous public reads kept for a moment (response-cache.ts); none by default. */
+  responseCache?: ResponseCache;
   /**
    * The gateway's own dependencies that `/readyz` needs. Upstreams are deliberately not among them:
    * a service that is down is answered per route (502, then 503 from its breaker), and making every
@@ -83,6 +86,13 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     registers: [registry],
   });
   for (const limiter of ["user", "client"]) rateLimited.inc({ limiter }, 0);
+  const cacheLookups = new Counter({
+    name: "gateway_response_cache_lookups_total",
+    help: "Anonymous public reads that the response cache could answer, by outcome (hit: answered from it; miss: sent upstream)",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  for (const outcome of ["hit", "miss"]) cacheLookups.inc({ outcome }, 0);
   const accessLevel = deps.accessLogLevel ?? accessLogLevel();
 
   const ops = createOpsApp({
@@ -101,6 +111,8 @@ export function createApp(deps: GatewayAppDeps): RequestListener {
     cors,
     bodyLimitBytes: deps.requestBodyLimitBytes ?? 64 * 1024,
     onRateLimited: (limiter) => rateLimited.inc({ limiter }),
+    responseCache: deps.responseCache,
+    onCacheLookup: (outcome) => cacheLookups.inc({ outcome }),
   });
 
   return (req, res) => {

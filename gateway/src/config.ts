@@ -72,6 +72,19 @@ export const gatewayConfigSchema = baseConfigSchema.omit({ SERVICE_TOKEN_SECRET:
   ANON_RATE_LIMIT_CLIENTS: z.coerce.number().int().min(1).default(100_000),
   /** Browser origins allowed to call the API (comma-separated, exact); empty answers no CORS headers at all. */
   CORS_ALLOWED_ORIGINS: originList,
+  /**
+   * How long the gateway keeps an anonymous public read that its service marked cacheable (at most
+   * its s-maxage); 0 switches the cache off. Its share of the 1 s a product read may lag.
+   */
+  RESPONSE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(1_000).default(250),
+  /** Distinct URLs kept at most; the oldest goes first. */
+  RESPONSE_CACHE_MAX_ENTRIES: z.coerce.number().int().min(1).default(1_000),
+  /** Larger answers are relayed but not kept. */
+  RESPONSE_CACHE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(64 * 1024),
   /** How long a browser may cache a preflight answer. */
   CORS_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
 });

@@ -1,6 +1,7 @@
 import { createTokenVerifier } from "@shop/auth";
 import { closeRedis, createRedis, defineService, isEntryPoint, runService, whenReady } from "@shop/service-kit";
 import { createApp } from "./app.ts";
+import { ResponseCache } from "./response-cache.ts";
 import { createClientRateLimiter } from "./client-rate-limit.ts";
 import { loadGatewayConfig, upstreamUrl } from "./config.ts";
 import { UpstreamProxy } from "./proxy.ts";
@@ -71,6 +72,11 @@ export const gatewayService = defineService({
         : undefined,
       cors: { allowedOrigins: config.CORS_ALLOWED_ORIGINS, maxAgeSeconds: config.CORS_MAX_AGE_SECONDS },
       requestBodyLimitBytes: config.REQUEST_BODY_LIMIT_BYTES,
+      responseCache: new ResponseCache({
+        ttlMs: config.RESPONSE_CACHE_TTL_MS,
+        maxEntries: config.RESPONSE_CACHE_MAX_ENTRIES,
+        maxBodyBytes: config.RESPONSE_CACHE_MAX_BODY_BYTES,
+      }),
     });
     const server = await ctx.listen(app, { upstreams: [...upstreams.keys()] });
     return { url: server.url, port: server.port };

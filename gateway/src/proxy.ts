@@ -50,6 +50,14 @@ export interface ForwardContext {
   requestId: string;
   /** The whole request body, read by the gateway; absent for a request without one. */
   body?: Buffer;
+  /** Keeps a copy of the answer as it is relayed (the response cache): asked at the status line, given the whole body at the end. */
+  keep?: AnswerKeeper;
+}
+
+export interface AnswerKeeper {
+  /** Whether this answer is worth collecting. */
+  wants(status: number, headers: IncomingHttpHeaders): boolean;
+  kept(status: number, headers: IncomingHttpHeaders, body: Buffer): void;
 }
 
 interface Exchange {
@@ -186,6 +194,7 @@ export class UpstreamProxy {
     return new Promise((resolve, reject) => {
       let controller: Dispatcher.DispatchController | undefined;
       let answering = false;
+      let kept: { status: number; headers: IncomingHttpHeaders; chunks: Buffer[] } | undefined;
       // Aborting the upstream call closes its connection too, so a half-read answer is never reused.
       res.once("close", () => {
         if (!res.writableFinished) controller?.abort(new ClientGoneError("client closed the connection"));
@@ -200,11 +209,13 @@ export class UpstreamProxy {
           if (res.destroyed) return void c.abort(new ClientGoneError("client closed the connection"));
           answering = true;
           relayHead(status, headers, res);
+          if (context.keep?.wants(status, headers)) kept = { status, headers, chunks: [] };
           // Relayed untouched either way; the breaker only needs to know whether it counts.
           if (BREAKER_FAILURE_STATUSES.has(status)) reject(new UpstreamUnavailableError(`${this.name} answered ${status}`));
           else resolve();
         },
         onResponseData: (c, chunk) => {
+          kept?.chunks.push(chunk);
           if (!res.write(chunk)) {
             c.pause();
             res.once("drain", () => c.resume());
@@ -212,6 +223,7 @@ export class UpstreamProxy {
         },
         onResponseEnd: () => {
           res.end();
+          if (kept) context.keep!.kept(kept.status, kept.headers, Buffer.concat(kept.chunks));
         },
         onResponseError: (_c, error) => {
           // After the status line an upstream that breaks off must not leave the client waiting for the rest.
@@ -280,6 +292,14 @@ function copyResponseHeaders(upstream: IncomingHttpHeaders, res: ServerResponse)
     if (!res.hasHeader(name)) res.setHeader(name, value);
     else if (name === "vary") res.setHeader("vary", `${String(res.getHeader("vary"))}, ${String(value)}`);
   }
+}
+
+/** An answer kept by the response cache, as the upstream gave it, with its age (RFC 9111 §5.1). */
+export function relayKept(res: ServerResponse, headers: IncomingHttpHeaders, body: Buffer, ageSeconds: number): void {
+  copyResponseHeaders(headers, res);
+  res.setHeader("age", String(ageSeconds));
+  res.writeHead(200);
+  res.end(body);
 }
 
 /** The upstream's status and end-to-end headers onto the client's answer; the body follows as it arrives. */

@@ -25,7 +25,8 @@ export interface Recorder {
 
 /**
  * A service stand-in that records every request it parses. `/status/<code>` answers that status,
- * `/cacheable` answers with cache headers of its own; anything else 200 `{ok: true}`.
+ * `/cacheable` answers with cache headers of its own (varying by encoding), `/shared` with headers
+ * that let a shared cache keep it for a second; anything else 200 `{ok: true}`.
  */
 export function startRecorder(): Promise<Recorder> {
   const seen: SeenRequest[] = [];
@@ -39,7 +40,11 @@ export function startRecorder(): Promise<Recorder> {
         res.writeHead(Number(status[1]), { "content-type": "application/problem+json", "x-upstream": "recorder" });
         return void res.end(JSON.stringify({ code: "RECORDER_ANSWER", status: Number(status[1]) }));
       }
-      const cacheHeaders = req.url!.includes("/cacheable") ? { "cache-control": "public, max-age=60", vary: "accept-encoding" } : {};
+      const cacheHeaders = req.url!.includes("/cacheable")
+        ? { "cache-control": "public, max-age=60", vary: "accept-encoding" }
+        : req.url!.includes("/shared")
+          ? { "cache-control": "public, max-age=0, s-maxage=1" }
+          : {};
       res.writeHead(200, { "content-type": "application/json", "x-upstream": "recorder", ...cacheHeaders });
       res.end(JSON.stringify({ ok: true }));
     });

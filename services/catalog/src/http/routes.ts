@@ -59,6 +59,12 @@ const productNotFound = {
   NOT_FOUND: { summary: "No such product", detail: "product p_0mvxlnzzz000000000000 was not found", extensions: { productId: "p_0mvxlnzzz000000000000" } },
 };
 
+/**
+ * Public reads a shared cache (the gateway's) may keep for a second; browsers must not
+ * (max-age=0). The gateway keeps them a quarter of that: a product read lags at most 1 s.
+ */
+const SHARED_FOR_A_SECOND = { "cache-control": "public, max-age=0, s-maxage=1" };
+
 export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
   return [
     // Before /products/:productId, which would otherwise take "top" for an id.
@@ -86,7 +92,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
       },
       handler: async () => {
         const top = await catalog.topSellers();
-        return { status: 200, body: { from: top.from.toISOString(), to: top.to.toISOString(), items: top.items } };
+        return { status: 200, headers: SHARED_FOR_A_SECOND, body: { from: top.from.toISOString(), to: top.to.toISOString(), items: top.items } };
       },
     }),
     defineRoute({
@@ -106,7 +112,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
       },
       handler: async ({ query }) => {
         const page = await catalog.listProducts(query.limit, query.cursor);
-        return { status: 200, body: { items: page.items.map(toBody), nextCursor: productCursor.next(page.nextCursor) } };
+        return { status: 200, headers: SHARED_FOR_A_SECOND, body: { items: page.items.map(toBody), nextCursor: productCursor.next(page.nextCursor) } };
       },
     }),
     defineRoute({
@@ -120,7 +126,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
       responses: { 200: { description: "The product", schema: productBody, example: TANGERINES } },
       errors: ["NOT_FOUND"],
       problemExamples: productNotFound,
-      handler: async ({ params }) => ({ status: 200, body: toBody(await catalog.getProduct(params.productId)) }),
+      handler: async ({ params }) => ({ status: 200, headers: SHARED_FOR_A_SECOND, body: toBody(await catalog.getProduct(params.productId)) }),
     }),
     defineRoute({
       method: "post",
