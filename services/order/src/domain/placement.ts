@@ -31,6 +31,8 @@ export interface PlacementOptions {
   inProgressWaitMs?: number;
   /** An unanswered placement older than this is presumed dead and may be taken over. */
   takeOverAfterMs?: number;
+  /** How often a claim that could not be settled after a failed attempt is tried again (1 s). */
+  settleRetryMs?: number;
   /** Load shedding: placement is refused while this says the saga is too far behind (see admission.ts). */
   admission?: () => AdmissionDecision;
   /** The current time (the order's placement and its deadline). */
@@ -72,6 +74,22 @@ export class Placement {
   }
 
   /**
+   * Frees or abandons the claim of an attempt that failed. When that fails too (most often the
+   * database is what failed), it is tried again in the background: otherwise, after a database
+   * outage, every retry of the client would find its key "in progress" (409) for the whole
+   * take-over time. It stops halfway through that time, well before a retry may take the claim
+   * over, so a late retry here never frees a claim that another request holds by then.
+   */
+  private settleClaim(settle: () => Promise<void>): Promise<void> {
+    const giveUpAt = Date.now() + this.takeOverAfterMs / 2;
+    const retryLater = (): void => {
+      if (Date.now() >= giveUpAt) return;
+      setTimeout(() => void settle().catch(retryLater), this.options.settleRetryMs ?? 1_000).unref();
+    };
+    return settle().catch(retryLater);
+  }
+
+  /**
    * Prices the items from the catalog, reserves the coupon, then stores the order PENDING and
    * emits OrderPlaced in one transaction. A refused coupon stores the order FAILED with
    * COUPON_NOT_USABLE instead (nothing was debited; OrderFailed tells the others). The
@@ -102,11 +120,11 @@ export class Placement {
     } catch (error) {
       // Nothing happened under a fresh claim: the key is free for a corrected or later retry. A
       // resumed claim keeps its order id (an earlier attempt may hold a coupon reservation for it).
-      // A failure to free or keep it only delays the retry until the claim may be taken over.
-      const settle = resumed
-        ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey)
-        : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey);
-      await settle.catch(() => undefined);
+      await this.settleClaim(() =>
+        resumed
+          ? this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey)
+          : this.store.releaseIdempotencyKey(command.userId, command.idempotencyKey),
+      );
       throw error;
     }
 
@@ -115,7 +133,7 @@ export class Placement {
       return await this.storePlacement(command, orderId, priced, userCouponId, reservation);
     } catch (error) {
       // The coupon may be reserved for this order id: a retry must place the same order id.
-      await this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey).catch(() => undefined);
+      await this.settleClaim(() => this.store.abandonIdempotencyKey(command.userId, command.idempotencyKey));
       throw error;
     }
   }
