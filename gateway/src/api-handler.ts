@@ -191,10 +191,13 @@ export function createApiHandler(deps: ApiHandlerDeps): (req: IncomingMessage, r
       const kept = cache.lookup(key);
       deps.onCacheLookup?.(kept ? "hit" : "miss");
       if (kept) return relayKept(res, kept.headers, kept.body, Math.floor((Date.now() - kept.storedAt) / 1000));
-      keep = { wants: (status, headers) => cache.mayStore(status, headers), kept: (status, headers, body) => void cache.store(key, status, headers, body) };
+      keep = {
+        wants: (status, headers) => cache.mayStore(status, headers),
+        kept: (status, headers, body) => void cache.store(key, match.upstream, status, headers, body),
+      };
     }
-    // A write that went through may have changed what is cached: start afresh (other gateway instances catch up within their TTL).
-    if (cache && WRITE_METHODS.has(method)) res.once("finish", () => res.statusCode < 400 && cache.clear());
+    // A write that went through may have changed what its service answers (other gateway instances catch up within their TTL).
+    if (cache && WRITE_METHODS.has(method)) res.once("finish", () => res.statusCode < 400 && cache.forget(match.upstream));
 
     upstream.forward(req, res, { traceId, traceparent: context.traceparent, requestId: context.requestId, body: reading.body, keep });
   };

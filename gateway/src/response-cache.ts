@@ -6,11 +6,14 @@ import type { IncomingHttpHeaders } from "node:http";
  * a hop to the catalog (which answers from Redis anyway). Only anonymous `GET`s are served from it
  * (a request with a token, a conditional one or one asking `no-cache` goes upstream), only a 200
  * whose `Cache-Control` says `public` with an `s-maxage`/`max-age` is kept, for the shorter of
- * that and the gateway's own limit, and any successful write through this gateway empties it. A
+ * that and the gateway's own limit, and a successful write through this gateway to a service drops
+ * what that service answered (an order placed says nothing about the catalog's answers). A
  * product read may lag the catalog by at most 1 s (the contract); this cache's share of that is
  * its TTL. Bounded in entries and in body size, so many distinct URLs cannot grow it without limit.
  */
 export interface CachedResponse {
+  /** The service that answered: its writes drop the entry. */
+  upstream: string;
   headers: IncomingHttpHeaders;
   body: Buffer;
   storedAt: number;
@@ -60,7 +63,7 @@ export class ResponseCache {
   }
 
   /** Keeps a 200 answer if its headers allow a shared cache to; says whether it did. */
-  store(key: string, status: number, headers: IncomingHttpHeaders, body: Buffer): boolean {
+  store(key: string, upstream: string, status: number, headers: IncomingHttpHeaders, body: Buffer): boolean {
     if (!this.enabled || status !== 200 || body.length > this.options.maxBodyBytes) return false;
     if (headers["set-cookie"] !== undefined || headers.vary !== undefined) return false;
     const maxAgeSeconds = sharedMaxAgeSeconds(headers["cache-control"]);
@@ -69,7 +72,7 @@ export class ResponseCache {
     // The oldest entry makes room (a Map iterates in insertion order); re-storing a key renews its place.
     this.entries.delete(key);
     if (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(key, { headers, body, storedAt, expiresAt: storedAt + Math.min(this.options.ttlMs, maxAgeSeconds * 1000) });
+    this.entries.set(key, { upstream, headers, body, storedAt, expiresAt: storedAt + Math.min(this.options.ttlMs, maxAgeSeconds * 1000) });
     return true;
   }
 
@@ -80,8 +83,9 @@ export class ResponseCache {
     return !Number.isFinite(length) || length <= this.options.maxBodyBytes;
   }
 
-  clear(): void {
-    this.entries.clear();
+  /** Drops what `upstream` answered (after a write to it). */
+  forget(upstream: string): void {
+    for (const [key, entry] of this.entries) if (entry.upstream === upstream) this.entries.delete(key);
   }
 
   get size(): number {

@@ -64,7 +64,17 @@ test("an answer the service does not mark public is never kept", async () => {
   expect(timesSeen(path)).toBe(2);
 });
 
-test("a write that succeeds through the gateway empties the cache; one that fails does not", async () => {
+test("a write to another service (an order, a charge) leaves the catalog's answers cached", async () => {
+  const path = fresh("shared");
+  const user = { authorization: `Bearer ${await signToken({ sub: "user-9" })}`, "content-type": "application/json" };
+  await httpCall(gateway.url, "GET", path);
+  const charged = await httpCall(gateway.url, "POST", "/api/v1/users/user-9/balance/charges", { headers: { ...user, "idempotency-key": "k-1" }, body: "{}" });
+  expect(charged.status).toBe(200);
+  await httpCall(gateway.url, "GET", path);
+  expect(timesSeen(path)).toBe(1);
+});
+
+test("a write that succeeds through the gateway to the catalog drops its cached answers; one that fails does not", async () => {
   const path = fresh("shared");
   const admin = { authorization: `Bearer ${await signToken({ sub: "ops", roles: ["admin"] })}`, "content-type": "application/json" };
   await httpCall(gateway.url, "GET", path);

@@ -28,14 +28,14 @@ test.each<[string | undefined, number | undefined]>([
 
 test("given a public 200, when it is stored, then it is served until the shorter of the gateway's TTL and its s-maxage, and not after", () => {
   const { cache, clock } = cacheAt();
-  expect(cache.store("/a", 200, SHARED, body)).toBe(true);
+  expect(cache.store("/a", "catalog", 200, SHARED, body)).toBe(true);
   clock.now += 249;
   expect(cache.lookup("/a")?.body).toEqual(body);
   clock.now += 1;
   expect(cache.lookup("/a")).toBeUndefined();
 
   const long = cacheAt(0, { ttlMs: 1_000 });
-  long.cache.store("/b", 200, { "cache-control": "public, s-maxage=1" }, body);
+  long.cache.store("/b", "catalog", 200, { "cache-control": "public, s-maxage=1" }, body);
   long.clock.now = 999;
   expect(long.cache.lookup("/b")).toBeDefined();
 });
@@ -48,7 +48,7 @@ test.each<[string, number, Record<string, string>, Buffer]>([
   ["larger than the body limit", 200, SHARED, Buffer.alloc(65)],
 ])("an answer %s is not kept", (_, status, headers, answer) => {
   const { cache } = cacheAt();
-  expect(cache.store("/a", status, headers, answer)).toBe(false);
+  expect(cache.store("/a", "catalog", status, headers, answer)).toBe(false);
   expect(cache.lookup("/a")).toBeUndefined();
 });
 
@@ -56,7 +56,7 @@ test("with a TTL of 0 the cache keeps nothing", () => {
   const { cache } = cacheAt(0, { ttlMs: 0 });
   expect(cache.enabled).toBe(false);
   expect(cache.mayStore(200, SHARED)).toBe(false);
-  expect(cache.store("/a", 200, SHARED, body)).toBe(false);
+  expect(cache.store("/a", "catalog", 200, SHARED, body)).toBe(false);
 });
 
 test("the proxy collects a body only when it could be kept (a declared length over the limit is not)", () => {
@@ -69,15 +69,17 @@ test("the proxy collects a body only when it could be kept (a declared length ov
 
 test("many distinct URLs cannot grow it past its bound: the oldest entry goes first", () => {
   const { cache } = cacheAt();
-  for (const key of ["/1", "/2", "/3", "/4"]) cache.store(key, 200, SHARED, body);
+  for (const key of ["/1", "/2", "/3", "/4"]) cache.store(key, "catalog", 200, SHARED, body);
   expect(cache.size).toBe(3);
   expect(cache.lookup("/1")).toBeUndefined();
   expect(cache.lookup("/4")).toBeDefined();
 });
 
-test("clear empties it", () => {
+test("a write to a service drops what that service answered, and nothing else", () => {
   const { cache } = cacheAt();
-  cache.store("/a", 200, SHARED, body);
-  cache.clear();
+  cache.store("/a", "catalog", 200, SHARED, body);
+  cache.store("/b", "coupon", 200, SHARED, body);
+  cache.forget("catalog");
   expect(cache.lookup("/a")).toBeUndefined();
+  expect(cache.lookup("/b")).toBeDefined();
 });
