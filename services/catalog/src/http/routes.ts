@@ -64,6 +64,14 @@ const productNotFound = {
  * (max-age=0). The gateway keeps them a quarter of that: a product read lags at most 1 s.
  */
 const SHARED_FOR_A_SECOND = { "cache-control": "public, max-age=0, s-maxage=1" };
+const sharedForASecondHeaders = {
+  "Cache-Control": {
+    description: "A shared cache (the gateway, for anonymous readers) may keep this answer for up to a second; a browser must not",
+    required: true,
+    schema: { type: "string" },
+    example: SHARED_FOR_A_SECOND["cache-control"],
+  },
+};
 
 export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
   return [
@@ -80,6 +88,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
         200: {
           description: "Ranked by units sold, ties by productId ascending",
           schema: topSellers,
+          headers: sharedForASecondHeaders,
           example: {
             from: "2026-11-20T15:00:00.000Z",
             to: "2026-11-23T15:00:00.000Z",
@@ -107,6 +116,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
         200: {
           description: "A page of products",
           schema: z.object({ items: z.array(productBody), nextCursor: schemas.nextCursor }),
+          headers: sharedForASecondHeaders,
           example: { items: [TANGERINES], nextCursor: productCursor.example },
         },
       },
@@ -123,7 +133,7 @@ export function catalogRoutes(catalog: CatalogService): RouteSpec[] {
       tags: ["Catalog"],
       params: productParams,
       invalidExample: { params: { productId: "감귤" } },
-      responses: { 200: { description: "The product", schema: productBody, example: TANGERINES } },
+      responses: { 200: { description: "The product", schema: productBody, example: TANGERINES, headers: sharedForASecondHeaders } },
       errors: ["NOT_FOUND"],
       problemExamples: productNotFound,
       handler: async ({ params }) => ({ status: 200, headers: SHARED_FOR_A_SECOND, body: toBody(await catalog.getProduct(params.productId)) }),
