@@ -126,8 +126,9 @@ function servableFromCache(req: IncomingMessage, match: RouteMatch): boolean {
   const { headers } = req;
   if (req.method !== "GET" || match.access !== "public" || headers.authorization !== undefined) return false;
   if (headers["if-none-match"] !== undefined || headers["if-modified-since"] !== undefined || headers.range !== undefined) return false;
-  const asked = `${headers["cache-control"] ?? ""},${headers.pragma ?? ""}`.toLowerCase();
-  return !asked.includes("no-cache") && !asked.includes("no-store");
+  // A browser's reload asks `max-age=0`: no kept answer is young enough for it.
+  const asked = `${headers["cache-control"] ?? ""},${headers.pragma ?? ""}`.toLowerCase().replace(/\s+/g, "");
+  return !asked.includes("no-cache") && !asked.includes("no-store") && !/(^|,)max-age=0(,|$)/.test(asked);
 }
 
 const EMPTY_BODY = Buffer.alloc(0);
@@ -190,7 +191,7 @@ export function createApiHandler(deps: ApiHandlerDeps): (req: IncomingMessage, r
       const key = req.url!;
       const kept = cache.lookup(key);
       deps.onCacheLookup?.(kept ? "hit" : "miss");
-      if (kept) return relayKept(res, kept.headers, kept.body, Math.floor((Date.now() - kept.storedAt) / 1000));
+      if (kept) return relayKept(res, kept.headers, kept.body, cache.ageSecondsOf(kept));
       keep = {
         wants: (status, headers) => cache.mayStore(status, headers),
         kept: (status, headers, body) => void cache.store(key, match.upstream, status, headers, body),

@@ -62,6 +62,11 @@ export class ResponseCache {
     return undefined;
   }
 
+  /** How old a kept answer is, in whole seconds (its `Age` header). */
+  ageSecondsOf(entry: CachedResponse): number {
+    return Math.floor((this.now() - entry.storedAt) / 1000);
+  }
+
   /** Keeps a 200 answer if its headers allow a shared cache to; says whether it did. */
   store(key: string, upstream: string, status: number, headers: IncomingHttpHeaders, body: Buffer): boolean {
     if (!this.enabled || status !== 200 || body.length > this.options.maxBodyBytes) return false;

@@ -47,6 +47,7 @@ test("an anonymous read the catalog marks shareable is answered by the gateway f
 test.each<[string, () => Promise<Record<string, string>>]>([
   ["with a token", async () => ({ authorization: `Bearer ${await signToken({ sub: "user-1" })}` })],
   ["asking for a fresh answer", async () => ({ "cache-control": "no-cache" })],
+  ["from a browser's reload (max-age=0)", async () => ({ "cache-control": "max-age=0" })],
   ["conditional", async () => ({ "if-none-match": '"abc"' })],
 ])("a read %s always goes to the service", async (_, headers) => {
   const path = fresh("shared");
