@@ -1,4 +1,4 @@
-import type { Consumer, IHeaders, Kafka, KafkaMessage } from "kafkajs";
+import type { Consumer, IHeaders, Kafka, KafkaMessage, OffsetsByTopicPartition } from "kafkajs";
 import { topicOf, type EventName, type EventPayloads } from "@shop/events";
 import { transientFault } from "@shop/errors";
 import { runWithTrace, traceFromTraceparent, type Logger } from "@shop/logging";
@@ -65,6 +65,14 @@ export interface EventConsumerOptions {
  */
 export const IDLE_FETCH_WAIT_MS = 500;
 
+/**
+ * How often a consumer commits the offsets it has handled. kafkajs 2.2.4 with `autoCommit` commits
+ * after every batch whatever `autoCommitInterval` says (kafkajs #759, #1014): under load that was
+ * the broker's most frequent request, each an append to `__consumer_offsets` (docs/benchmarks.md).
+ * A restart or rebalance redelivers at most this long's records, which the handlers' inboxes drop.
+ */
+export const OFFSET_COMMIT_INTERVAL_MS = 1_000;
+
 /** What a consumer reports as it works; every method is optional and must not throw. */
 export interface ConsumerObserver {
   /** A failed attempt that will be retried: `transient` (a dependency away) or `permanent` (attempts counted). */
@@ -129,6 +137,10 @@ export class EventConsumer {
   private readonly eventByTopic = new Map<string, EventName>();
   private readonly stuck = new Map<string, StuckPartition>();
   private readonly retrying = new Map<string, RetryingPartition>();
+  /** Commits what was handled since the last commit; armed by a handled chunk, so an idle consumer commits nothing. */
+  private commitTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The latest batch's commit functions (kafkajs lends them per batch; they act on the current group). */
+  private committer: { commit(offsets: OffsetsByTopicPartition): Promise<void>; uncommitted(): OffsetsByTopicPartition } | undefined;
   /** Partitions the group gave this member, with the next offset it has to handle once it handled some. */
   private readonly assigned = new Map<string, { topic: string; partition: number; next?: number }>();
   readonly deadLetterTopic: string;
@@ -187,9 +199,8 @@ export class EventConsumer {
       // Every partition of a topic at once (6 by default); records of one key stay in order.
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 6,
       eachBatchAutoResolve: false,
-      // Offsets are committed once a second, not after every batch: a restart redelivers at most
-      // that second's records, which the handlers' inboxes drop, and the broker gets far fewer requests.
-      autoCommitInterval: 1_000,
+      // This consumer commits itself, at most once per OFFSET_COMMIT_INTERVAL_MS (see commitSoon).
+      autoCommit: false,
       eachBatch: async (payload) => {
         const { batch } = payload;
         const control: BatchControl = { isRunning: () => payload.isRunning(), isStale: () => payload.isStale(), heartbeat: () => payload.heartbeat() };
@@ -207,7 +218,10 @@ export class EventConsumer {
           payload.resolveOffset(last);
           const position = this.assigned.get(`${batch.topic}/${batch.partition}`);
           if (position) position.next = Number(last) + 1;
-          await payload.commitOffsetsIfNecessary();
+          this.committer = { commit: (offsets) => payload.commitOffsetsIfNecessary(offsets), uncommitted: () => payload.uncommittedOffsets() };
+          // A stopping consumer commits what it handled now: its successor starts right after it.
+          if (!control.isRunning()) await this.commitHandled();
+          else this.commitSoon();
           await payload.heartbeat();
         }
       },
@@ -227,7 +241,37 @@ export class EventConsumer {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    await this.commitHandled();
     await this.consumer.disconnect();
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+  }
+
+  /** Arms the commit of what was handled, unless one is armed already. */
+  private commitSoon(): void {
+    if (this.commitTimer) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commitHandled();
+    }, OFFSET_COMMIT_INTERVAL_MS);
+    this.commitTimer.unref();
+  }
+
+  /**
+   * Commits the offsets handled and not yet committed. A failure (the group rebalancing, the
+   * broker away) is left be: those records are redelivered to whoever holds the partition next.
+   */
+  private async commitHandled(): Promise<void> {
+    const committer = this.committer;
+    if (!committer) return;
+    try {
+      const offsets = committer.uncommitted();
+      if (offsets.topics.length > 0) await committer.commit(offsets);
+    } catch (error) {
+      this.options.logger.debug({ err: error, group: this.groupId }, "offset commit failed; the records since the last commit will be redelivered");
+    }
   }
 
   /** Decodes a chunk (undecodable records go straight to the dead letters), then hands it over. */

@@ -5,6 +5,7 @@ export {
   EventConsumer,
   deadLetterTopic,
   IDLE_FETCH_WAIT_MS,
+  OFFSET_COMMIT_INTERVAL_MS,
   type BatchEventHandlers,
   type ConsumedEvent,
   type EventHandlers,
