@@ -255,6 +255,10 @@ export async function run(gatewayUrl: string, options: { seconds: number }): Pro
   const setup = await setUp(gatewayUrl, concurrency * 4);
   const watcher = await watchCompletions((process.env.KAFKA_BROKERS ?? "127.0.0.1:9092").split(","), process.env.TOPIC_PREFIX ?? "");
   try {
+    // Unmeasured: a freshly started system spends its first minutes compiling (the JIT of every
+    // Node process, and of the broker's JVM, whose compiler alone took 14 s of CPU in a first run).
+    const warmUpSeconds = Number(process.env.BENCH_ORDER_WARMUP_SECONDS ?? 5);
+    if (warmUpSeconds > 0) await atConcurrency(gatewayUrl, setup, warmUpSeconds, concurrency, watcher.completedAt);
     const maximum = await atConcurrency(gatewayUrl, setup, options.seconds, concurrency, watcher.completedAt);
     const steady = await atRate(gatewayUrl, setup, options.seconds, rate, watcher.completedAt);
     return { orders: [maximum, steady] };
