@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS "${schema}".completed_orders (
 
 /**
  * Lands every completed order once: delivery is at least once, and the insert that ignores a
- * known eventId is the deduplication (the row and the dedupe are one statement).
+ * known eventId is the deduplication (the rows and the dedupe are one statement per batch).
  */
 export class DataPlatformSink {
   private readonly pool: pg.Pool;
@@ -47,33 +47,41 @@ export class DataPlatformSink {
     await this.consumer.run({
       eachBatch: async (payload) => {
         const { batch } = payload;
-        for (const message of batch.messages) {
-          if (message.value) await this.land(await this.options.codec.decode<OrderCompleted>(message.value));
-          payload.resolveOffset(message.offset);
-          await payload.heartbeat();
-        }
+        const orders: OrderCompleted[] = [];
+        for (const message of batch.messages) if (message.value) orders.push(await this.options.codec.decode<OrderCompleted>(message.value));
+        await this.land(orders);
+        payload.resolveOffset(batch.lastOffset());
+        await payload.heartbeat();
       },
     });
   }
 
-  async land(order: OrderCompleted): Promise<boolean> {
-    const result = await this.pool.query(
+  /** Lands a batch of completed orders in one statement; returns the ids of those that were new. */
+  async land(orders: OrderCompleted[]): Promise<string[]> {
+    if (orders.length === 0) return [];
+    const column = <T>(pick: (order: OrderCompleted) => T) => orders.map(pick);
+    const { rows } = await this.pool.query<{ order_id: string; total_amount: string }>(
       `INSERT INTO ${this.table} (event_id, order_id, user_id, items, subtotal, discount_amount, total_amount, payment_id, completed_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (event_id) DO NOTHING`,
+       SELECT event_id, order_id, user_id, items::jsonb, subtotal, discount_amount, total_amount, payment_id, completed_at
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::timestamptz[])
+         WITH ORDINALITY AS o(event_id, order_id, user_id, items, subtotal, discount_amount, total_amount, payment_id, completed_at, n)
+       ORDER BY n
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING order_id, total_amount`,
       [
-        order.eventId,
-        order.orderId,
-        order.userId,
-        JSON.stringify(order.items),
-        order.subtotal,
-        order.discountAmount,
-        order.totalAmount,
-        order.paymentId,
-        order.completedAt,
+        column((o) => o.eventId),
+        column((o) => o.orderId),
+        column((o) => o.userId),
+        column((o) => JSON.stringify(o.items)),
+        column((o) => o.subtotal),
+        column((o) => o.discountAmount),
+        column((o) => o.totalAmount),
+        column((o) => o.paymentId),
+        column((o) => o.completedAt),
       ],
     );
-    if (result.rowCount === 1) this.options.logger.info({ orderId: order.orderId, totalAmount: order.totalAmount }, "completed order landed");
-    return result.rowCount === 1;
+    for (const row of rows) this.options.logger.info({ orderId: row.order_id, totalAmount: Number(row.total_amount) }, "completed order landed");
+    return rows.map((row) => row.order_id);
   }
 
   async stop(): Promise<void> {

@@ -50,3 +50,14 @@ test("each completed order lands once, however often it is delivered", async () 
   const [row] = await db.query("SELECT user_id, total_amount::int AS total, items FROM completed_orders WHERE event_id = $1", [first.eventId]);
   expect(row).toEqual({ user_id: "u-1", total: 9000, items: first.items });
 });
+
+test("a batch carrying the same order twice, among others, lands each order once", async () => {
+  const orders = Array.from({ length: 20 }, (_, i) => completed({ userId: `u-batch-${i}` }));
+  const topic = topicOf("OrderCompleted", prefix);
+  // One produce request with one key: the records reach the sink as one batch.
+  await publisher.publish([...orders, orders[0]!, orders[5]!].map((o) => ({ eventType: "OrderCompleted" as const, topic, key: "one-partition", payload: o })));
+  await eventually(async () => {
+    const rows = await db.query<{ user_id: string }>("SELECT user_id FROM completed_orders WHERE user_id LIKE 'u-batch-%'");
+    expect(rows.map((r) => r.user_id).sort()).toEqual(orders.map((o) => o.userId).sort());
+  }, 20_000);
+});
