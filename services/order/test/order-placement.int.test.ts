@@ -199,6 +199,33 @@ test("unknown products are 404 NOT_FOUND naming them; nothing is stored and the 
   expect(corrected.status).toBe(202);
 });
 
+test("placements that arrive together are priced by shared catalog calls; one placement's unknown product fails only that one", async () => {
+  const products = Array.from({ length: 30 }, (_, i) => newProduct(1_000 + i));
+  const users = products.map(() => newUser());
+  const quotesBefore = upstream.calls.quote;
+  // A busy catalog: placements arriving while a quote is on its way wait and share the next one.
+  upstream.delayMs.quote = 200;
+  const [stranger, ...answers] = await Promise.all([
+    place(newUser(), {
+      items: [
+        { productId: products[0]!.id, quantity: 1 },
+        { productId: "no-such-product-here", quantity: 1 },
+      ],
+    }),
+    ...products.map((product, i) => place(users[i]!, { items: [{ productId: product.id, quantity: 2 }] })),
+  ]).finally(() => (upstream.delayMs.quote = 0));
+  const quoteCalls = upstream.calls.quote - quotesBefore;
+
+  expect(stranger.status).toBe(404);
+  expect(stranger.body).toMatchObject({ code: "NOT_FOUND", missingProductIds: ["no-such-product-here"] });
+  answers.forEach((answer, i) => {
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({ items: [{ productId: products[i]!.id, unitPrice: 1_000 + i }], subtotal: 2 * (1_000 + i) });
+  });
+  // One call per placement would be 31; shared calls (and the retry without the unknown id) are far fewer.
+  expect(quoteCalls).toBeLessThanOrEqual(10);
+});
+
 describe("invalid requests are 400 problem+json and store nothing", () => {
   const valid = () => ({ items: [{ productId: "p-valid", quantity: 1 }] });
   beforeAll(() => {

@@ -36,6 +36,8 @@ export interface UpstreamStandIn {
   calls: { quote: number; reserve: number; refused: number };
   /** While true the endpoint answers 503, as a sick service would. */
   down: { catalog: boolean; coupon: boolean };
+  /** How long a quote takes to answer, as a busy catalog's would (0 by default). */
+  delayMs: { quote: number };
   addProduct(product: StandInProduct): StandInProduct;
   addCoupon(coupon: StandInCoupon): StandInCoupon;
   close(): Promise<void>;
@@ -76,6 +78,7 @@ export async function startUpstreamStandIn(): Promise<UpstreamStandIn> {
     reservations: new Map(),
     calls: { quote: 0, reserve: 0, refused: 0 },
     down: { catalog: false, coupon: false },
+    delayMs: { quote: 0 },
     addProduct: (p) => (standIn.products.set(p.id, p), p),
     addCoupon: (c) => (standIn.coupons.set(c.userCouponId, c), c),
   };
@@ -90,6 +93,7 @@ export async function startUpstreamStandIn(): Promise<UpstreamStandIn> {
     const body = (await readJson(req).catch(() => undefined)) as Record<string, unknown> | undefined;
     if (req.method === "POST" && req.url === "/internal/v1/products/quote") {
       standIn.calls.quote++;
+      if (standIn.delayMs.quote > 0) await new Promise((resolve) => setTimeout(resolve, standIn.delayMs.quote));
       if (standIn.down.catalog) return send(res, 503, problem(503, "NOT_READY", "catalog is down"));
       const ids = (body?.productIds as string[]) ?? [];
       const missing = ids.filter((id) => !standIn.products.has(id));
