@@ -4,6 +4,7 @@ import { topicOf, type OrderFailed } from "@shop/events";
 import { runWithTrace, traceFromTraceparent } from "@shop/logging";
 import { eventually, silentLogger, testInfra, uniqueTopicPrefix } from "@shop/testing";
 import { EventCodec, EventConsumer, EventPublisher, createKafka, deadLetterTopic, ensureTopics, type EventMeta } from "../src/index.ts";
+import { orderFailed } from "./support.ts";
 
 const prefix = uniqueTopicPrefix("kafka");
 const kafka = createKafka("kafka-kit-test", testInfra.brokers, silentLogger);
@@ -16,16 +17,6 @@ let attemptsOnTransient = 0;
 let consumer: EventConsumer;
 let dlqReader: Consumer;
 const deadLetters: { key: string | null; value: Buffer; headers: Record<string, string> }[] = [];
-
-const orderFailed = (overrides: Partial<OrderFailed> = {}): OrderFailed => ({
-  eventId: randomUUID(),
-  occurredAt: new Date().toISOString(),
-  orderId: randomUUID(),
-  userId: "u-1",
-  failureCode: "TIMEOUT",
-  userCouponId: null,
-  ...overrides,
-});
 
 beforeAll(async () => {
   await ensureTopics(kafka, [topicOf("OrderFailed", prefix), deadLetterTopic("kit", prefix)]);

@@ -1,11 +1,11 @@
-// A consumer commits what it handled at most once per OFFSET_COMMIT_INTERVAL_MS, however many
-// batches arrive (kafkajs alone commits after every batch), and still commits the tail of a burst
-// once it goes quiet, and what it handled when it stops. On the test broker, with the real registry.
-import { randomUUID } from "node:crypto";
+// A consumer commits what it handled at most once per commit interval, however many batches
+// arrive (kafkajs alone commits after every batch), still commits the tail of a burst once it goes
+// quiet, and commits what it handled when it stops. On the test broker, with the real registry.
 import type { Kafka } from "kafkajs";
-import { topicOf, type OrderFailed } from "@shop/events";
+import { topicOf } from "@shop/events";
 import { eventually, silentLogger, testInfra, uniqueTopicPrefix } from "@shop/testing";
 import { EventCodec, EventConsumer, EventPublisher, OFFSET_COMMIT_INTERVAL_MS, createKafka, ensureTopics } from "../src/index.ts";
+import { orderFailed } from "./support.ts";
 
 const prefix = uniqueTopicPrefix("commits");
 const topic = topicOf("OrderFailed", prefix);
@@ -13,25 +13,35 @@ const kafka = createKafka("offset-commit-test", testInfra.brokers, silentLogger)
 const codec = EventCodec.forUrl(testInfra.registryUrl, prefix);
 const publisher = new EventPublisher(kafka, codec);
 
-const orderFailed = (): OrderFailed => ({
-  eventId: randomUUID(),
-  occurredAt: new Date().toISOString(),
-  orderId: randomUUID(),
-  userId: "u-1",
-  failureCode: "TIMEOUT",
-  userCouponId: null,
-});
+const send = (count: number) => {
+  const events = Array.from({ length: count }, () => orderFailed());
+  return publisher.publish(events.map((event) => ({ eventType: "OrderFailed" as const, topic, key: event.orderId, payload: event })));
+};
 
-/** The consumer's kafkajs client, with every offset commit it sends counted. */
-function countingCommits(): { kafka: Kafka; commits: () => number } {
+/** A started consumer of the group "commits", with the offset commits it sends counted and the events it handled. */
+async function startCountingConsumer(offsetCommitIntervalMs?: number): Promise<{ consumer: EventConsumer; commits: () => number; handled: string[] }> {
   let commits = 0;
   const counting = Object.create(kafka) as Kafka;
   counting.consumer = (config) => {
-    const consumer = kafka.consumer(config);
-    consumer.on(consumer.events.COMMIT_OFFSETS, () => void commits++);
-    return consumer;
+    const inner = kafka.consumer(config);
+    inner.on(inner.events.COMMIT_OFFSETS, () => void commits++);
+    return inner;
   };
-  return { kafka: counting, commits: () => commits };
+  const handled: string[] = [];
+  const consumer = new EventConsumer({
+    kafka: counting,
+    codec,
+    publisher,
+    logger: silentLogger,
+    service: "commits",
+    topicPrefix: prefix,
+    offsetCommitIntervalMs,
+    batchHandlers: { OrderFailed: async (events) => void handled.push(...events.map((e) => e.event.eventId)) },
+  });
+  const assigned = consumer.whenAssigned();
+  await consumer.start();
+  await assigned;
+  return { consumer, commits: () => commits, handled };
 }
 
 /** The group's committed offsets summed over the topic's partitions, against the records on it. */
@@ -61,63 +71,36 @@ afterAll(async () => {
 });
 
 test("records arriving one by one are committed about once per interval, not once per batch; the tail is committed once they stop", async () => {
-  const { kafka: counted, commits } = countingCommits();
-  const handled: string[] = [];
-  consumer = new EventConsumer({
-    kafka: counted,
-    codec,
-    publisher,
-    logger: silentLogger,
-    service: "commits",
-    topicPrefix: prefix,
-    batchHandlers: { OrderFailed: async (events) => void handled.push(...events.map((e) => e.event.eventId)) },
-  });
-  const assigned = consumer.whenAssigned();
-  await consumer.start();
-  await assigned;
+  const started = await startCountingConsumer();
+  consumer = started.consumer;
 
   const sent = 30;
-  const started = Date.now();
+  const begun = Date.now();
   for (let i = 0; i < sent; i++) {
-    const event = orderFailed();
-    await publisher.publish([{ eventType: "OrderFailed", topic, key: event.orderId, payload: event }]);
+    await send(1);
     // Each record handled before the next is sent: one batch each.
-    await eventually(() => expect(handled).toHaveLength(i + 1), 10_000, 5);
+    await eventually(() => expect(started.handled).toHaveLength(i + 1), 10_000, 5);
   }
-  const elapsed = Date.now() - started;
-  expect(handled).toHaveLength(sent);
+  const elapsed = Date.now() - begun;
   // Committing after every batch would be 30 commits; once per interval is about elapsed / interval.
-  expect(commits()).toBeLessThanOrEqual(Math.ceil(elapsed / OFFSET_COMMIT_INTERVAL_MS) + 1);
+  expect(started.commits()).toBeLessThanOrEqual(Math.ceil(elapsed / OFFSET_COMMIT_INTERVAL_MS) + 1);
 
   // Nothing more arrives: the last records are committed within an interval all the same.
   await eventually(async () => expect(await committedAndEnd(consumer!.groupId)).toEqual({ committed: sent, end: sent }), 3 * OFFSET_COMMIT_INTERVAL_MS, 100);
 });
 
 test("a consumer that stops commits what it handled first, so its successor does not handle it again", async () => {
-  const before = await committedAndEnd(consumer!.groupId);
-  const { kafka: counted, commits } = countingCommits();
   await consumer!.stop();
-  const handled: string[] = [];
-  consumer = new EventConsumer({
-    kafka: counted,
-    codec,
-    publisher,
-    logger: silentLogger,
-    service: "commits",
-    topicPrefix: prefix,
-    batchHandlers: { OrderFailed: async (events) => void handled.push(...events.map((e) => e.event.eventId)) },
-  });
-  const assigned = consumer.whenAssigned();
-  await consumer.start();
-  await assigned;
-  for (let i = 0; i < 3; i++) {
-    const event = orderFailed();
-    await publisher.publish([{ eventType: "OrderFailed", topic, key: event.orderId, payload: event }]);
-  }
-  await eventually(() => expect(handled).toHaveLength(3), 10_000, 5);
-  // Well within the commit interval: only the stop can have committed these.
+  const before = await committedAndEnd(consumer!.groupId);
+  // An interval no test waits for: only the stop can commit these records.
+  const stopping = await startCountingConsumer(60_000);
+  consumer = stopping.consumer;
+  await send(3);
+  await eventually(() => expect(stopping.handled).toHaveLength(3), 10_000, 5);
+  expect(stopping.commits()).toBe(0);
+
   await consumer.stop();
-  expect(await committedAndEnd(consumer.groupId)).toEqual({ committed: before.committed + 3, end: before.end + 3 });
-  expect(commits()).toBeGreaterThan(0);
   consumer = undefined;
+  expect(stopping.commits()).toBe(1);
+  expect(await committedAndEnd(stopping.consumer.groupId)).toEqual({ committed: before.committed + 3, end: before.end + 3 });
 });

@@ -9,7 +9,7 @@ export {
   type OutboxMessage,
   type OutboxRow,
 } from "./outbox.ts";
-export { OutboxRelay, relayConnectionConfig, relayStatements, type OutboxBacklog, type OutboxRelayOptions, type RelayRecord } from "./relay.ts";
+export { OutboxRelay, type OutboxBacklog, type OutboxRelayOptions, type RelayRecord } from "./relay.ts";
 export { outboxTablesDdl, outboxTableNames, notifyChannel, type SqlExecutor } from "./sql.ts";
 export { startMessaging, type Messaging, type MessagingOptions } from "./messaging.ts";
 export { createSqlPool, inTransaction, lockOrder, orderLockKey, SqlTransaction } from "./pg-transaction.ts";

@@ -3,7 +3,8 @@
 // key then too, not with a sequential scan of every dead row on every poll.
 import pg from "pg";
 import { createTestSchema, type TestSchema } from "@shop/testing";
-import { outboxTablesDdl, relayConnectionConfig, relayStatements } from "../src/index.ts";
+import { outboxTablesDdl } from "../src/index.ts";
+import { relayConnectionConfig, relayStatements } from "../src/relay.ts";
 
 let db: TestSchema;
 let relayConnection: pg.Client;
